@@ -1,0 +1,244 @@
+// The memory contract between the control plane (TypeScript) and the data
+// plane. Every struct is a region the control plane places; offsets are in
+// bytes. scripts/gen-layout.mjs turns this file into src/engine/layout.gen.ts,
+// so both sides read one definition.
+
+// Packet buffers: fixed size, with headroom so encapsulation prepends in place.
+export const BUF_SIZE: u32 = 2048;
+export const HEADROOM: u32 = 128;
+export const MAX_FRAME: u32 = 1920; // BUF_SIZE - HEADROOM
+
+// Packet descriptor: one per packet in a batch vector.
+export const DESC_SIZE: u32 = 32;
+export const D_BUF: u32 = 0; // u32 address of the buffer
+export const D_OFF: u32 = 4; // u16 offset of the first byte within the buffer
+export const D_LEN: u32 = 6; // u16 bytes of frame (or IP packet for K_ORIGINATE)
+export const D_LINK: u32 = 8; // u16 ingress link (input) or egress link (output)
+export const D_KIND: u32 = 10; // u8 input: K_*; output: O_*
+export const D_FLAGS: u32 = 11; // u8
+export const D_REASON: u32 = 12; // u16 drop reason of an O_DROP record
+export const D_HOST: u32 = 16; // u32 host the output came from
+export const D_TAG: u32 = 20; // u32 caller's tag, kept by everything derived from the packet
+export const D_AUX: u32 = 24; // u32 scratch for stages
+
+// Input kinds
+export const K_RX: u32 = 0; // an Ethernet frame received on D_LINK
+export const K_ORIGINATE: u32 = 1; // an IPv4 packet sent by the host's own stack
+// Output kinds
+export const O_TX: u32 = 1; // transmit the frame on D_LINK
+export const O_LOCAL: u32 = 2; // delivered to a local socket (the frame, IP at D_AUX)
+export const O_DROP: u32 = 3; // dropped with D_REASON (only with CTX_RECORD_DROPS)
+
+// Tag of packets the data plane creates itself (ARP, ICMP errors, echo replies).
+export const TAG_GENERATED: u32 = 0xffffffff;
+
+// Per-instance context: buffer pool and output vector of one worker.
+export const CTX_SIZE: u32 = 64;
+export const C_POOL: u32 = 0; // u32 address of the free stack (u32 buffer addresses)
+export const C_POOL_FREE: u32 = 4; // u32 number of free buffers on the stack
+export const C_POOL_CAP: u32 = 8; // u32 buffers in the pool
+export const C_OUT: u32 = 12; // u32 address of the output descriptor vector
+export const C_OUT_N: u32 = 16; // u32 outputs written by the last call
+export const C_OUT_CAP: u32 = 20; // u32 capacity of the output vector
+export const C_FLAGS: u32 = 24; // u32 CTX_*
+export const C_BUF_LO: u32 = 28; // u32 first buffer address of the pool
+export const C_BUF_HI: u32 = 32; // u32 end of the pool's buffers
+export const CTX_RECORD_DROPS: u32 = 1;
+
+// Host: one network namespace.
+export const HOST_SIZE: u32 = 128;
+export const H_FLAGS: u32 = 0; // u32 HF_*
+export const H_LINKS: u32 = 4; // u32 address of the link array
+export const H_NLINKS: u32 = 8; // u32 links in use
+export const H_LPM: u32 = 12; // u32 address of the routing table (swapped whole)
+export const H_NH: u32 = 16; // u32 address of the nexthop array
+export const H_NEIGH: u32 = 20; // u32 address of the neighbour hash table
+export const H_NEIGH_MASK: u32 = 24; // u32 slots - 1
+export const H_ADDRS: u32 = 28; // u32 address of the local address array
+export const H_NADDRS: u32 = 32; // u32
+export const H_COUNTERS: u32 = 36; // u32 address of the u64 counter array
+export const H_RL: u32 = 40; // u32 address of the ICMP rate-limit table
+export const H_RL_MASK: u32 = 44; // u32 slots - 1
+export const H_PEND: u32 = 48; // u32 address of the unresolved-neighbour list (u32 slots)
+export const H_NPEND: u32 = 52; // u32
+export const H_PEND_CAP: u32 = 56; // u32
+export const H_IPID: u32 = 60; // u32 next IP identification for generated packets
+export const H_PORTS: u32 = 64; // u32 address of the open-socket list (u32 proto<<16|port)
+export const H_NPORTS: u32 = 68; // u32
+export const H_NEIGH_USED: u32 = 72; // u32 neighbour slots in use
+export const HF_FORWARDING: u32 = 1; // net.ipv4.ip_forward
+
+// Link
+export const LINK_SIZE: u32 = 128;
+export const L_TYPE: u32 = 0; // u8 LT_*
+export const L_FLAGS: u32 = 1; // u8 LF_*
+export const L_MASTER: u32 = 2; // u16 bridge link index + 1, 0 when not enslaved
+export const L_MTU: u32 = 4; // u16
+export const L_MAC: u32 = 8; // 6 bytes
+export const L_FDB: u32 = 16; // u32 address of the bridge's FDB hash table
+export const L_FDB_MASK: u32 = 20; // u32 slots - 1
+export const L_FDB_USED: u32 = 24; // u32 entries in use
+export const L_FDB_MAX: u32 = 28; // u32 learning stops at this many entries
+export const L_AGEING: u32 = 32; // u32 FDB ageing time, ms
+export const L_RX_PACKETS: u32 = 64; // u64
+export const L_RX_BYTES: u32 = 72; // u64
+export const L_TX_PACKETS: u32 = 80; // u64
+export const L_TX_BYTES: u32 = 88; // u64
+export const L_RX_DROPPED: u32 = 96; // u64
+export const LT_ETHER: u32 = 1;
+export const LT_VETH: u32 = 2;
+export const LT_BRIDGE: u32 = 3;
+export const LT_IPIP: u32 = 4;
+export const LF_UP: u32 = 1;
+export const LF_PROXY_ARP: u32 = 2;
+export const LF_HAIRPIN: u32 = 4;
+export const LF_LEARNING: u32 = 8;
+export const LF_FLOOD: u32 = 16;
+
+// Nexthop: what a routing-table leaf points at.
+export const NH_SIZE: u32 = 16;
+export const N_TYPE: u32 = 0; // u8 RT_*
+export const N_FLAGS: u32 = 1; // u8 NF_*
+export const N_DEV: u32 = 2; // u16 egress link
+export const N_GW: u32 = 4; // u32 gateway, 0 when directly connected
+export const N_SRC: u32 = 8; // u32 preferred source address, 0 to choose
+export const RT_UNICAST: u32 = 1;
+export const RT_LOCAL: u32 = 2;
+export const RT_BROADCAST: u32 = 3;
+export const RT_BLACKHOLE: u32 = 4;
+export const RT_UNREACHABLE: u32 = 5;
+export const RT_PROHIBIT: u32 = 6;
+export const NF_ONLINK: u32 = 1;
+
+// Local address (ip addr)
+export const ADDR_SIZE: u32 = 16;
+export const A_IP: u32 = 0; // u32
+export const A_PLEN: u32 = 4; // u8
+export const A_DEV: u32 = 6; // u16
+export const A_BCAST: u32 = 8; // u32 subnet broadcast (0 for /31 and /32)
+
+// Neighbour entry (ARP cache), open addressing on (ip, dev).
+export const NEIGH_SIZE: u32 = 32;
+export const NB_IP: u32 = 0; // u32, 0 = empty slot
+export const NB_DEV: u32 = 4; // u16
+export const NB_STATE: u32 = 6; // u8 NUD_*
+export const NB_PROBES: u32 = 7; // u8 ARP requests sent while INCOMPLETE
+export const NB_MAC: u32 = 8; // 6 bytes
+export const NB_QLEN: u32 = 14; // u16 packets waiting
+export const NB_UPDATED: u32 = 16; // u32 ms of the last state change or probe
+export const NB_QUEUE: u32 = 20; // 3 x u32 buffer addresses
+export const NEIGH_QLEN: u32 = 3; // unres_qlen
+export const NUD_INCOMPLETE: u32 = 1;
+export const NUD_REACHABLE: u32 = 2;
+export const NUD_FAILED: u32 = 3;
+export const NUD_PERMANENT: u32 = 4;
+export const ARP_RETRANS_MS: u32 = 1000; // retrans_time
+export const ARP_MCAST_SOLICIT: u32 = 3; // probes before FAILED
+
+// A queued packet keeps its descriptor fields in the buffer's first bytes.
+export const Q_OFF: u32 = 0; // u16
+export const Q_LEN: u32 = 2; // u16
+export const Q_TAG: u32 = 4; // u32
+export const Q_KIND: u32 = 8; // u32 K_RX (forwarded) or K_ORIGINATE
+
+// Bridge forwarding database entry: MAC (6 bytes) and port (u16) read as one u64.
+export const FDB_SIZE: u32 = 16;
+export const F_MAC: u32 = 0; // 6 bytes
+export const F_PORT: u32 = 6; // u16 link index + 1, 0 = empty slot
+export const F_FLAGS: u32 = 8; // u32 FF_*
+export const F_UPDATED: u32 = 12; // u32 ms of the last frame seen from the MAC
+export const FF_STATIC: u32 = 1;
+export const FF_LOCAL: u32 = 2;
+
+// ICMP error rate limit per destination (inet_peer's token bucket).
+export const RL_SIZE: u32 = 16;
+export const RL_IP: u32 = 0; // u32, 0 = empty
+export const RL_TOKENS: u32 = 4; // u32 ms of credit
+export const RL_LAST: u32 = 8; // u32 ms
+export const ICMP_RATELIMIT_MS: u32 = 1000; // net.ipv4.icmp_ratelimit
+export const ICMP_BURST: u32 = 6; // XRLIM_BURST_FACTOR
+
+// Open sockets: proto << 16 | port
+export const PORTS_MAX: u32 = 64;
+
+// Counters: u64 each. Packet fates first, then drop reasons, then stage events.
+export const CNT_IN: u32 = 0; // frames received
+export const CNT_ORIGINATED: u32 = 1; // packets the host's stack sent
+export const CNT_FORWARDED: u32 = 2; // left on one or more links
+export const CNT_LOCAL: u32 = 3; // consumed by the host (delivered, answered, ARP)
+export const CNT_DROPPED: u32 = 4; // sum of the drop reasons
+export const CNT_QUEUED: u32 = 5; // entered a neighbour queue
+export const CNT_DEQUEUED: u32 = 6; // left a neighbour queue (sent or dropped)
+export const CNT_GENERATED: u32 = 7; // created here: ARP, ICMP, replies, copies, fragments
+export const CNT_DROP_BASE: u32 = 16;
+export const CNT_STAGE_BASE: u32 = 64;
+export const CNT_COUNT: u32 = 128;
+
+// Drop reasons: Linux's names (include/net/dropreason-core.h) where Linux has
+// one; podnet's own, plainly named, where Linux reports NOT_SPECIFIED.
+export const DROP_NOT_SPECIFIED: u32 = 1;
+export const DROP_OTHERHOST: u32 = 2;
+export const DROP_IP_INHDR: u32 = 3;
+export const DROP_IP_CSUM: u32 = 4;
+export const DROP_PKT_TOO_SMALL: u32 = 5;
+export const DROP_IP_INNOROUTES: u32 = 6;
+export const DROP_IP_OUTNOROUTES: u32 = 7;
+export const DROP_PKT_TOO_BIG: u32 = 8;
+export const DROP_NEIGH_FAILED: u32 = 9;
+export const DROP_NEIGH_QUEUEFULL: u32 = 10;
+export const DROP_NO_SOCKET: u32 = 11;
+export const DROP_IP_NOPROTO: u32 = 12;
+export const DROP_UNHANDLED_PROTO: u32 = 13;
+export const DROP_HDR_TRUNC: u32 = 14;
+export const DROP_IP_INVALID_SOURCE: u32 = 15;
+export const DROP_IP_INVALID_DEST: u32 = 16;
+export const DROP_IP_INADDRERRORS: u32 = 17;
+export const DROP_FULL_RING: u32 = 18;
+export const DROP_NOMEM: u32 = 19;
+export const DROP_DEV_READY: u32 = 20;
+export const DROP_ICMP_CSUM: u32 = 21;
+export const DROP_UDP_CSUM: u32 = 22;
+export const DROP_TCP_CSUM: u32 = 23;
+export const DROP_BLACKHOLE: u32 = 24;
+export const DROP_UNREACHABLE: u32 = 25;
+export const DROP_BR_INGRESS_PORT: u32 = 26;
+export const DROP_ARP_INVALID: u32 = 27;
+export const DROP_INVALID_PROTO: u32 = 28;
+export const DROP_NETFILTER_DROP: u32 = 29;
+export const DROP_COUNT: u32 = 30;
+
+// Stage events (counters beside the drop reasons, named stage_event).
+export const STAT_bridge_learned: u32 = 0;
+export const STAT_bridge_fdb_full: u32 = 1;
+export const STAT_bridge_flooded: u32 = 2;
+export const STAT_bridge_forwarded: u32 = 3;
+export const STAT_bridge_local: u32 = 4;
+export const STAT_arp_reply_sent: u32 = 5;
+export const STAT_arp_proxy_reply: u32 = 6;
+export const STAT_arp_request_sent: u32 = 7;
+export const STAT_arp_learned: u32 = 8;
+export const STAT_arp_ignored: u32 = 9;
+export const STAT_ip4_local: u32 = 10;
+export const STAT_ip4_forwarded: u32 = 11;
+export const STAT_ip4_ttl_expired: u32 = 12;
+export const STAT_ip4_fragmented: u32 = 13;
+export const STAT_ip4_fragments: u32 = 14;
+export const STAT_icmp_error_sent: u32 = 15;
+export const STAT_icmp_ratelimited: u32 = 16;
+export const STAT_icmp_echo_reply: u32 = 17;
+export const STAT_tcp_rst_sent: u32 = 18;
+export const STAT_neigh_queued: u32 = 19;
+export const STAT_neigh_released: u32 = 20;
+export const STAT_neigh_failed: u32 = 21;
+export const STAT_udp_delivered: u32 = 22;
+export const STAT_tcp_delivered: u32 = 23;
+export const STAT_icmp_delivered: u32 = 24;
+export const STAT_COUNT: u32 = 25;
+
+// IP protocols and EtherTypes the data plane knows.
+export const ETH_P_IP: u32 = 0x0800;
+export const ETH_P_ARP: u32 = 0x0806;
+export const IPPROTO_ICMP: u32 = 1;
+export const IPPROTO_IPIP: u32 = 4;
+export const IPPROTO_TCP: u32 = 6;
+export const IPPROTO_UDP: u32 = 17;

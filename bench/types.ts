@@ -1,0 +1,40 @@
+// The shape of a benchmark mode and of one result row (DESIGN.md: bench JSON).
+
+export interface BenchOptions {
+  /** Frame size in bytes (64 unless a mode says otherwise). */
+  size: number;
+  /** Flows (or table entries, or MACs) the mode should use; 0 = the mode's default. */
+  flows: number;
+  /** Worker threads; 1 = single core. */
+  workers: number;
+  /** Shorter runs (tests, smoke checks): fewer iterations, smaller tables. */
+  quick: boolean;
+  /** Called with 0..1 as the mode makes progress. */
+  progress: (fraction: number, label?: string) => void;
+}
+
+export interface BenchResult {
+  mode: string;
+  size: number;
+  flows: number;
+  workers: number;
+  /** Million packets (or lookups) per second, all workers together. */
+  mpps: number;
+  /** Gigabits per second of frames (size * 8 * pps). */
+  gbps: number;
+  /** Median nanoseconds per packet. */
+  nsPerPacket: number;
+  /** What was measured, for the printed table. */
+  label?: string;
+  /** Baselines measured in the same run: name -> Mpps. */
+  baselines?: Record<string, number>;
+  [extra: string]: unknown;
+}
+
+export interface BenchMode {
+  name: string;
+  description: string;
+  /** Frame sizes the mode runs when --size is not given. */
+  defaultSizes?: number[];
+  run(opts: BenchOptions): Promise<BenchResult[]>;
+}

@@ -1,0 +1,113 @@
+// Loads the data plane: one compiled module, instantiated over one shared
+// WebAssembly.Memory. Each thread (the main one, each worker) instantiates it
+// again over the same memory; all state lives in Arena regions.
+import { readFileSync, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Arena } from './arena.js';
+
+/** The data plane's exports (assembly/index.ts). */
+export interface DataPlane {
+  _start(): void;
+  [name: string]: unknown;
+}
+
+const MAX_PAGES = 65536; // 4 GiB, the wasm32 limit
+// Static data of the module sits below this address; regions start above it.
+const REGIONS_BASE = 1 << 20;
+
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error('podnet: cannot find the package root');
+    dir = up;
+  }
+  return dir;
+}
+
+const modules = new Map<string, WebAssembly.Module>();
+
+export function loadModule(debug = false): WebAssembly.Module {
+  const file = join(packageRoot(), 'build', debug ? 'podnet.debug.wasm' : 'podnet.wasm');
+  let mod = modules.get(file);
+  if (!mod) {
+    if (!existsSync(file)) throw new Error(`podnet: ${file} is missing; run \`npm run build\``);
+    mod = new WebAssembly.Module(readFileSync(file));
+    modules.set(file, mod);
+  }
+  return mod;
+}
+
+export function instantiate(module: WebAssembly.Module, memory: WebAssembly.Memory): DataPlane {
+  const instance = new WebAssembly.Instance(module, {
+    env: {
+      memory,
+      abort(msg: number, file: number, line: number, col: number) {
+        throw new Error(`podnet data plane: assertion failed at ${line}:${col}`);
+      },
+    },
+  });
+  const dp = instance.exports as unknown as DataPlane;
+  dp._start();
+  return dp;
+}
+
+export interface EngineOptions {
+  /** Use the debug build: bounds checks and assertions on. */
+  debug?: boolean;
+  /** Initial memory in MiB (it grows as regions are placed). */
+  initialMiB?: number;
+}
+
+/**
+ * One shared memory, the regions laid out in it, and this thread's instance of
+ * the data plane. Hosts created on one Engine live in its memory.
+ */
+export class Engine {
+  readonly memory: WebAssembly.Memory;
+  readonly module: WebAssembly.Module;
+  readonly dp: DataPlane;
+  readonly arena: Arena;
+  private view?: DataView;
+  private bytes?: Uint8Array;
+
+  constructor(opts: EngineOptions = {}) {
+    const initial = Math.max(32, Math.ceil(((opts.initialMiB ?? 32) << 20) / 65536));
+    this.memory = new WebAssembly.Memory({ initial, maximum: MAX_PAGES, shared: true });
+    this.module = loadModule(opts.debug);
+    this.dp = instantiate(this.module, this.memory);
+    this.arena = new Arena(this.memory, REGIONS_BASE);
+  }
+
+  /** Another instance of the data plane over the same memory (as a worker has). */
+  instance(): DataPlane {
+    return instantiate(this.module, this.memory);
+  }
+
+  /** A DataView of the whole memory, renewed after the memory grows. */
+  get dv(): DataView {
+    const buf = this.memory.buffer;
+    if (!this.view || this.view.byteLength !== buf.byteLength) {
+      this.view = new DataView(buf);
+      this.bytes = new Uint8Array(buf);
+    }
+    return this.view;
+  }
+
+  get u8(): Uint8Array {
+    void this.dv;
+    return this.bytes!;
+  }
+
+  /** Places a zeroed region. */
+  alloc(size: number): number {
+    return this.arena.alloc(size);
+  }
+}
+
+let shared: Engine | undefined;
+/** The engine hosts use when none is given. */
+export function defaultEngine(): Engine {
+  return (shared ??= new Engine());
+}
