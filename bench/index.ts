@@ -1,0 +1,15 @@
+// The benchmark modes `podnet bench --mode` can run. A new mode is one import
+// and one entry in MODES (and in DEFAULT_MODES if a bare `podnet bench` should run it).
+import type { BenchMode } from './types.js';
+import { lpmMode } from './lpm.js';
+
+export type { BenchMode, BenchOptions, BenchResult } from './types.js';
+
+export const MODES: BenchMode[] = [lpmMode];
+
+/** What `podnet bench` runs without --mode. */
+export const DEFAULT_MODES: string[] = ['lpm'];
+
+export function findMode(name: string): BenchMode | undefined {
+  return MODES.find((m) => m.name === name);
+}

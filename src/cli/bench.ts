@@ -1,0 +1,189 @@
+// `podnet bench`: checks the flags, runs each mode at each frame size with a
+// progress display on stderr, then prints the table and writes --json.
+import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { DEFAULT_MODES, MODES, findMode } from '../../bench/index.js';
+import { buildReport, formatTable, machineInfo } from '../../bench/report.js';
+import type { BenchMode, BenchResult } from '../../bench/types.js';
+import { UsageError, packageVersion, type FlagSpec, type ParsedArgs, type Verb } from './podnet.js';
+
+const MIN_FRAME = 64; // the smallest Ethernet frame, FCS excluded
+const MAX_FRAME = 1514; // a 1500-byte MTU plus the Ethernet header
+
+export interface BenchPlan {
+  modes: BenchMode[];
+  /** Frame sizes for every mode; absent: each mode's own defaults. */
+  sizes?: number[];
+  /** 0: each mode's default. */
+  flows: number;
+  workers: number;
+  quick: boolean;
+  /** Where --json writes the report (absolute). */
+  json?: string;
+}
+
+const FLAGS: FlagSpec[] = [
+  { name: 'mode', value: 'M[,M...]', help: `modes to run (default: ${DEFAULT_MODES.join(',')})` },
+  { name: 'size', value: 'BYTES[,BYTES...]', help: `Ethernet frame sizes, ${MIN_FRAME}..${MAX_FRAME} (default: per mode)` },
+  { name: 'flows', value: 'N', help: 'flows, table entries or MACs (default: per mode)' },
+  { name: 'workers', value: 'N', help: 'worker threads (default: 1)' },
+  { name: 'json', value: 'FILE', help: 'also write the results as JSON to FILE' },
+  { name: 'quick', help: 'short runs with small tables, for smoke tests' },
+];
+
+export const benchVerb: Verb = {
+  usage: 'podnet bench [--mode M[,M...]] [--size BYTES[,BYTES...]] [--flows N] [--workers N] [--json FILE] [--quick]',
+  description: 'Measures the data plane in million packets per second, next to the baselines each mode brings.',
+  flags: FLAGS,
+  notes: () => {
+    const width = Math.max(...MODES.map((m) => m.name.length));
+    return ['Modes:', ...MODES.map((m) => `  ${m.name.padEnd(width)}  ${m.description}`)].join('\n');
+  },
+  async run(args) {
+    const plan = planFromArgs(args);
+    const results = await runBench(plan, progressDisplay(process.stderr));
+    process.stdout.write(formatTable(results));
+    if (plan.json) {
+      const report = buildReport(results, packageVersion(), machineInfo(), new Date());
+      writeFileSync(plan.json, JSON.stringify(report, null, 2) + '\n');
+      process.stderr.write(`bench: wrote ${plan.json}\n`);
+    }
+    return 0;
+  },
+};
+
+/** Turns the flags into a plan, or throws UsageError before anything runs. */
+export function planFromArgs(args: ParsedArgs): BenchPlan {
+  if (args.positionals.length > 0) throw new UsageError(`unexpected argument "${args.positionals[0]}"`);
+  const last = (name: string) => args.flags.get(name)?.at(-1);
+
+  const modeNames = [...new Set(listOf(args, 'mode') ?? DEFAULT_MODES)];
+  const modes = modeNames.map((name) => {
+    const mode = findMode(name);
+    if (!mode) throw new UsageError(`unknown mode "${name}" (modes: ${MODES.map((m) => m.name).join(', ')})`);
+    return mode;
+  });
+
+  const sizes = listOf(args, 'size')?.map((text) => {
+    const size = integer('size', text);
+    if (size < MIN_FRAME || size > MAX_FRAME) {
+      throw new UsageError(`--size ${text}: a frame is ${MIN_FRAME}..${MAX_FRAME} bytes`);
+    }
+    return size;
+  });
+
+  const flowsText = last('flows');
+  const flows = flowsText === undefined ? 0 : positive('flows', flowsText);
+
+  const workersText = last('workers');
+  const workers = workersText === undefined ? 1 : positive('workers', workersText);
+  if (workers > 1) throw new UsageError(`--workers ${workers}: workers > 1 are not supported yet`);
+
+  const jsonText = last('json');
+  const json = jsonText === undefined ? undefined : writablePath(jsonText);
+
+  return { modes, sizes: sizes && [...new Set(sizes)], flows, workers, quick: args.flags.has('quick'), json };
+}
+
+/** Values of a list flag: repeated flags and commas both add items. */
+function listOf(args: ParsedArgs, name: string): string[] | undefined {
+  const values = args.flags.get(name);
+  if (!values) return undefined;
+  return values.flatMap((value) =>
+    value.split(',').map((item) => {
+      const trimmed = item.trim();
+      if (trimmed === '') throw new UsageError(`--${name} "${value}": empty item in the list`);
+      return trimmed;
+    }),
+  );
+}
+
+function integer(name: string, text: string): number {
+  // Plain decimal digits only: "1e3", "0x40" and "64.5" are typos more often than intent.
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) {
+    throw new UsageError(`--${name} ${text}: not a whole number`);
+  }
+  return Number(text);
+}
+
+function positive(name: string, text: string): number {
+  const n = /^-?\d+$/.test(text) ? Number(text) : NaN;
+  if (!(n >= 1) || !Number.isSafeInteger(n)) throw new UsageError(`--${name} ${text}: must be a positive integer`);
+  return n;
+}
+
+/** Checked up front, so a typo in the path does not cost a whole run. */
+function writablePath(file: string): string {
+  const path = resolve(file);
+  const dir = dirname(path);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--json ${file}: no directory ${dir}`);
+  if (existsSync(path) && statSync(path).isDirectory()) throw new UsageError(`--json ${file}: is a directory`);
+  return path;
+}
+
+/** How a run shows where it is. */
+export interface ProgressDisplay {
+  /** A mode starts (its sizes follow as jobs). */
+  mode(name: string): void;
+  /** Overall fraction 0..1 and what is running now. */
+  update(fraction: number, text: string): void;
+  /** Clears whatever the display left on screen. */
+  done(): void;
+}
+
+/** Runs every mode at every size, one after the other. */
+export async function runBench(plan: BenchPlan, display: ProgressDisplay): Promise<BenchResult[]> {
+  const jobs = plan.modes.flatMap((mode) => (plan.sizes ?? mode.defaultSizes ?? [MIN_FRAME]).map((size) => ({ mode, size })));
+  const results: BenchResult[] = [];
+  try {
+    for (const [index, { mode, size }] of jobs.entries()) {
+      if (index === 0 || jobs[index - 1].mode !== mode) display.mode(mode.name);
+      const what = `${mode.name} ${size} B`;
+      const progress = (fraction: number, label?: string) => {
+        const f = Number.isFinite(fraction) ? Math.min(1, Math.max(0, fraction)) : 0;
+        display.update((index + f) / jobs.length, label ? `${what}: ${label}` : what);
+      };
+      progress(0);
+      const rows = await mode.run({ size, flows: plan.flows, workers: plan.workers, quick: plan.quick, progress });
+      results.push(...rows.map((row) => complete(row, mode.name, size, plan)));
+    }
+  } finally {
+    display.done();
+  }
+  return results;
+}
+
+/** Fills the contract's fields a mode left out; what the mode set wins. */
+function complete(row: BenchResult, mode: string, size: number, plan: BenchPlan): BenchResult {
+  const full: BenchResult = { ...row, mode: row.mode ?? mode, size: row.size ?? size, flows: row.flows ?? plan.flows, workers: row.workers ?? plan.workers };
+  if (typeof full.gbps !== 'number') full.gbps = (full.mpps * full.size * 8) / 1000;
+  return full;
+}
+
+/** A redrawn bar on a terminal; one line per mode anywhere else (logs, CI). */
+export function progressDisplay(stream: NodeJS.WriteStream): ProgressDisplay {
+  if (!stream.isTTY) {
+    return { mode: (name) => stream.write(`bench: ${name} ...\n`), update: () => {}, done: () => {} };
+  }
+  const WIDTH = 30;
+  let lastDraw = 0;
+  let shown = false;
+  return {
+    mode: () => {},
+    update(fraction, text) {
+      const now = Date.now();
+      // Modes may report often; the terminal needs no more than ~10 frames a second.
+      if (now - lastDraw < 100 && fraction < 1) return;
+      lastDraw = now;
+      const filled = Math.round(fraction * WIDTH);
+      const bar = `[${'#'.repeat(filled)}${'-'.repeat(WIDTH - filled)}] ${String(Math.floor(fraction * 100)).padStart(3)}%  ${text}`;
+      const columns = stream.columns || 80;
+      stream.write(`\r\x1b[2K${bar.slice(0, columns - 1)}`);
+      shown = true;
+    },
+    done() {
+      if (shown) stream.write('\r\x1b[2K');
+      shown = false;
+    },
+  };
+}
