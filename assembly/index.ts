@@ -1,2 +1,158 @@
-// The data plane's entry points: batch processing and control helpers.
+// The data plane's entry points. One call processes a batch: a vector of
+// packet descriptors in linear memory (DESIGN.md), for one host, at one time.
+import {
+  DESC_SIZE, D_BUF, D_OFF, D_LEN, D_LINK, D_KIND, D_TAG, K_RX, K_ORIGINATE, BUF_SIZE, MIN_OFF,
+  C_POOL, C_POOL_FREE, C_POOL_CAP, C_OUT_N, C_BUF_LO, C_BUF_HI, H_NLINKS, H_LINKS, LINK_SIZE,
+  NB_IP, NB_STATE, NB_MAC, NB_DELETED, NUD_FAILED, NUD_INCOMPLETE, CNT_ORIGINATED, CNT_IN,
+  DROP_IP_INHDR, DROP_NOT_SPECIFIED,
+} from './layout';
+import { ctx, enter, count, drop, dropRecord } from './context';
+import { ld16, stMac } from './wire/bytes';
+import { IP_CHECK, IP_HLEN } from './wire/ipv4';
+import { checksum } from './wire/checksum';
+import { st16 } from './wire/bytes';
+import { fdbSet, fdbDelete, fdbFlushPort } from './tables/fdb';
+import { neighProbe, neighClaim, neighFind } from './tables/neigh';
+import { ethernetInput } from './stages/ethernet-input';
+import { neighTimers } from './stages/neigh-output';
+import { ip4Output } from './stages/ip4-output';
+
 export { lpm_lookup_batch } from './tables/lpm';
+
+/**
+ * Processes n descriptors at vec for host h at time now (ms). Outputs go to
+ * the context's output vector; returns how many.
+ */
+export function process(c: usize, h: usize, vec: usize, n: u32, now: u32): u32 {
+  enter(c, h, now);
+  store<u32>(ctx + C_OUT_N, 0);
+  neighTimers();
+  for (let i: u32 = 0; i < n; i++) {
+    const d = vec + <usize>i * DESC_SIZE;
+    const buf = <usize>load<u32>(d + D_BUF);
+    const off = <u32>load<u16>(d + D_OFF);
+    const len = <u32>load<u16>(d + D_LEN);
+    const tag = load<u32>(d + D_TAG);
+    const kind = <u32>load<u8>(d + D_KIND);
+    if (!validBuffer(buf, off, len)) {
+      // Not a buffer of this pool: count it, but never free it.
+      count(kind == K_RX ? CNT_IN : CNT_ORIGINATED);
+      dropRecord(DROP_NOT_SPECIFIED, tag);
+      continue;
+    }
+    if (kind == K_RX) {
+      const l = <u32>load<u16>(d + D_LINK);
+      if (l >= load<u32>(h + H_NLINKS)) {
+        count(CNT_IN);
+        drop(buf, DROP_NOT_SPECIFIED, tag);
+        continue;
+      }
+      ethernetInput(l, buf, off, len, tag);
+    } else {
+      originate(buf, off, len, tag);
+    }
+  }
+  return load<u32>(ctx + C_OUT_N);
+}
+
+/** Runs the host's timers alone (time passing with no traffic). */
+export function tick(c: usize, h: usize, now: u32): u32 {
+  enter(c, h, now);
+  store<u32>(ctx + C_OUT_N, 0);
+  neighTimers();
+  return load<u32>(ctx + C_OUT_N);
+}
+
+function validBuffer(buf: usize, off: u32, len: u32): bool {
+  const lo = <usize>load<u32>(ctx + C_BUF_LO);
+  return buf >= lo && buf < <usize>load<u32>(ctx + C_BUF_HI) && (buf - lo) % BUF_SIZE == 0 &&
+    off >= MIN_OFF && off + len <= BUF_SIZE;
+}
+
+/** A packet from the host's own stack (K_ORIGINATE): an IPv4 packet at off. */
+function originate(buf: usize, off: u32, len: u32, tag: u32): void {
+  count(CNT_ORIGINATED);
+  const ip = buf + off;
+  if (len < IP_HLEN) {
+    drop(buf, DROP_IP_INHDR, tag);
+    return;
+  }
+  const vihl = <u32>load<u8>(ip);
+  const ihl = (vihl & 15) << 2;
+  const tot = ld16(ip + 2);
+  if ((vihl >> 4) != 4 || ihl < IP_HLEN || tot < ihl || tot > len) {
+    drop(buf, DROP_IP_INHDR, tag);
+    return;
+  }
+  st16(ip + IP_CHECK, 0);
+  st16(ip + IP_CHECK, checksum(ip, ihl));
+  ip4Output(buf, off, tot, tag);
+}
+
+// ---- buffer pool
+
+/** Lays out the pool: count buffers from base, all free. */
+export function pool_init(c: usize, stack: usize, base: usize, n: u32): void {
+  for (let i: u32 = 0; i < n; i++) store<u32>(stack + (<usize>i << 2), <u32>(base + <usize>i * BUF_SIZE));
+  store<u32>(c + C_POOL, <u32>stack);
+  store<u32>(c + C_POOL_FREE, n);
+  store<u32>(c + C_POOL_CAP, n);
+  store<u32>(c + C_BUF_LO, <u32>base);
+  store<u32>(c + C_BUF_HI, <u32>(base + <usize>n * BUF_SIZE));
+}
+
+export function pool_alloc(c: usize): usize {
+  const free = load<u32>(c + C_POOL_FREE);
+  if (free == 0) return 0;
+  store<u32>(c + C_POOL_FREE, free - 1);
+  return load<u32>(load<u32>(c + C_POOL) + ((free - 1) << 2));
+}
+
+export function pool_free(c: usize, buf: usize): void {
+  const free = load<u32>(c + C_POOL_FREE);
+  store<u32>(load<u32>(c + C_POOL) + (free << 2), <u32>buf);
+  store<u32>(c + C_POOL_FREE, free + 1);
+}
+
+// ---- control entry points: tables the data plane also writes
+
+@inline function linkPtr(h: usize, l: u32): usize {
+  return <usize>load<u32>(h + H_LINKS) + <usize>l * LINK_SIZE;
+}
+
+@inline function mac(lo: u32, hi: u32): u64 {
+  return <u64>lo | (<u64>(hi & 0xffff) << 32);
+}
+
+export function fdb_set(h: usize, br: u32, lo: u32, hi: u32, port: u32, flags: u32, now: u32): bool {
+  return fdbSet(linkPtr(h, br), mac(lo, hi), port, flags, now);
+}
+
+export function fdb_del(h: usize, br: u32, lo: u32, hi: u32): bool {
+  return fdbDelete(linkPtr(h, br), mac(lo, hi));
+}
+
+export function fdb_flush_port(h: usize, br: u32, port: u32): void {
+  fdbFlushPort(linkPtr(h, br), port);
+}
+
+/** Sets (ip, dev) to mac in state; waiting packets leave at the next batch. */
+export function neigh_set(h: usize, ip: u32, dev: u32, lo: u32, hi: u32, state: u32): bool {
+  let e = neighProbe(h, ip, dev);
+  if (load<u32>(e + NB_IP) == 0) {
+    e = neighClaim(h, e, ip, dev);
+    if (e == 0) return false;
+  }
+  stMac(e + NB_MAC, mac(lo, hi));
+  store<u8>(e + NB_STATE, <u8>state);
+  return true;
+}
+
+/** Deletes (ip, dev); packets still waiting on it are dropped at the next batch. */
+export function neigh_del(h: usize, ip: u32, dev: u32): bool {
+  const e = neighFind(h, ip, dev);
+  if (e == 0) return false;
+  store<u8>(e + NB_STATE, <u8>NUD_FAILED);
+  store<u32>(e + NB_IP, NB_DELETED);
+  return true;
+}

@@ -7,6 +7,9 @@
 export const BUF_SIZE: u32 = 2048;
 export const HEADROOM: u32 = 128;
 export const MAX_FRAME: u32 = 1920; // BUF_SIZE - HEADROOM
+// Lowest data offset a descriptor may have: room for queue bookkeeping (Q_*)
+// and an Ethernet header in front of an originated IP packet.
+export const MIN_OFF: u32 = 32;
 
 // Packet descriptor: one per packet in a batch vector.
 export const DESC_SIZE: u32 = 32;
@@ -43,6 +46,8 @@ export const C_OUT_CAP: u32 = 20; // u32 capacity of the output vector
 export const C_FLAGS: u32 = 24; // u32 CTX_*
 export const C_BUF_LO: u32 = 28; // u32 first buffer address of the pool
 export const C_BUF_HI: u32 = 32; // u32 end of the pool's buffers
+export const C_SCRATCH: u32 = 36; // u32 address of SCRATCH_SIZE bytes of per-call scratch
+export const SCRATCH_SIZE: u32 = 1024;
 export const CTX_RECORD_DROPS: u32 = 1;
 
 // Host: one network namespace.
@@ -119,7 +124,7 @@ export const A_BCAST: u32 = 8; // u32 subnet broadcast (0 for /31 and /32)
 
 // Neighbour entry (ARP cache), open addressing on (ip, dev).
 export const NEIGH_SIZE: u32 = 32;
-export const NB_IP: u32 = 0; // u32, 0 = empty slot
+export const NB_IP: u32 = 0; // u32, 0 = empty slot, NB_DELETED = deleted
 export const NB_DEV: u32 = 4; // u16
 export const NB_STATE: u32 = 6; // u8 NUD_*
 export const NB_PROBES: u32 = 7; // u8 ARP requests sent while INCOMPLETE
@@ -128,6 +133,7 @@ export const NB_QLEN: u32 = 14; // u16 packets waiting
 export const NB_UPDATED: u32 = 16; // u32 ms of the last state change or probe
 export const NB_QUEUE: u32 = 20; // 3 x u32 buffer addresses
 export const NEIGH_QLEN: u32 = 3; // unres_qlen
+export const NB_DELETED: u32 = 0xffffffff; // 255.255.255.255 is never a neighbour
 export const NUD_INCOMPLETE: u32 = 1;
 export const NUD_REACHABLE: u32 = 2;
 export const NUD_FAILED: u32 = 3;
@@ -164,12 +170,12 @@ export const PORTS_MAX: u32 = 64;
 // Counters: u64 each. Packet fates first, then drop reasons, then stage events.
 export const CNT_IN: u32 = 0; // frames received
 export const CNT_ORIGINATED: u32 = 1; // packets the host's stack sent
-export const CNT_FORWARDED: u32 = 2; // left on one or more links
+export const CNT_SENT: u32 = 2; // left on a link (each copy and fragment counts)
 export const CNT_LOCAL: u32 = 3; // consumed by the host (delivered, answered, ARP)
 export const CNT_DROPPED: u32 = 4; // sum of the drop reasons
 export const CNT_QUEUED: u32 = 5; // entered a neighbour queue
 export const CNT_DEQUEUED: u32 = 6; // left a neighbour queue (sent or dropped)
-export const CNT_GENERATED: u32 = 7; // created here: ARP, ICMP, replies, copies, fragments
+export const CNT_GENERATED: u32 = 7; // created here: ARP, ICMP, replies, flood copies, fragments
 export const CNT_DROP_BASE: u32 = 16;
 export const CNT_STAGE_BASE: u32 = 64;
 export const CNT_COUNT: u32 = 128;
@@ -201,7 +207,7 @@ export const DROP_UDP_CSUM: u32 = 22;
 export const DROP_TCP_CSUM: u32 = 23;
 export const DROP_BLACKHOLE: u32 = 24;
 export const DROP_UNREACHABLE: u32 = 25;
-export const DROP_BR_INGRESS_PORT: u32 = 26;
+export const DROP_BR_NO_EGRESS: u32 = 26;
 export const DROP_ARP_INVALID: u32 = 27;
 export const DROP_INVALID_PROTO: u32 = 28;
 export const DROP_NETFILTER_DROP: u32 = 29;

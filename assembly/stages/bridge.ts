@@ -1,0 +1,135 @@
+// The Linux bridge: learning, ageing, flooding, hairpin, local delivery
+// (br_handle_frame_finish, br_flood, br_dev_xmit).
+import {
+  L_FLAGS, L_MASTER, L_MAC, LF_UP, LF_HAIRPIN, LF_LEARNING, LF_FLOOD, H_NLINKS,
+  L_RX_PACKETS, L_RX_BYTES, L_TX_PACKETS, L_TX_BYTES, F_FLAGS, FF_LOCAL,
+  DROP_DEV_READY, DROP_BR_NO_EGRESS, TAG_GENERATED,
+  STAT_bridge_learned, STAT_bridge_fdb_full, STAT_bridge_flooded, STAT_bridge_forwarded, STAT_bridge_local,
+} from '../layout';
+import { host, now, link, stat, add64, drop, transmit, clonePacket } from '../context';
+import { ldMac, macIsMulticast } from '../wire/bytes';
+import { ETH_SRC } from '../wire/ethernet';
+import { fdbLookup, fdbLearn, fdbPort, LEARN_FULL, LEARN_OK } from '../tables/fdb';
+import { l3Input } from './ethernet-input';
+
+@inline function isUp(l: u32): bool {
+  return (<u32>load<u8>(link(l) + L_FLAGS) & LF_UP) != 0;
+}
+
+/** A frame received on bridge port `port` of bridge `br`. */
+export function bridgeInput(br: u32, port: u32, buf: usize, off: u32, len: u32, tag: u32): void {
+  const bp = link(br);
+  if (!isUp(br)) {
+    drop(buf, DROP_DEV_READY, tag);
+    return;
+  }
+  const eth = buf + off;
+  const src = ldMac(eth + ETH_SRC);
+  const dst = ldMac(eth);
+  const brMac = ldMac(bp + L_MAC);
+  if ((<u32>load<u8>(link(port) + L_FLAGS) & LF_LEARNING) != 0 && !macIsMulticast(src) && src != 0 && src != brMac) {
+    const r = fdbLearn(bp, src, port, now);
+    if (r == LEARN_FULL) stat(STAT_bridge_fdb_full);
+    else if (r == LEARN_OK) stat(STAT_bridge_learned);
+  }
+  if (macIsMulticast(dst)) {
+    flood(br, port, buf, off, len, tag, true, true);
+    passUp(br, buf, off, len, tag);
+    return;
+  }
+  if (dst == brMac) {
+    passUp(br, buf, off, len, tag);
+    return;
+  }
+  const e = fdbLookup(bp, dst, now);
+  if (e == 0) {
+    flood(br, port, buf, off, len, tag, false, false);
+    return;
+  }
+  if ((load<u32>(e + F_FLAGS) & FF_LOCAL) != 0) {
+    passUp(br, buf, off, len, tag);
+    return;
+  }
+  const to = fdbPort(e) - 1;
+  if (to == port && (<u32>load<u8>(link(port) + L_FLAGS) & LF_HAIRPIN) == 0) {
+    drop(buf, DROP_BR_NO_EGRESS, tag);
+    return;
+  }
+  stat(STAT_bridge_forwarded);
+  portOutput(to, buf, off, len, tag);
+}
+
+/** The bridge device sends a frame (br_dev_xmit). */
+export function bridgeXmit(br: u32, buf: usize, off: u32, len: u32, tag: u32): void {
+  const bp = link(br);
+  add64(bp + L_TX_PACKETS, 1);
+  add64(bp + L_TX_BYTES, len);
+  const dst = ldMac(buf + off);
+  if (macIsMulticast(dst)) {
+    flood(br, 0xffff, buf, off, len, tag, true, false);
+    return;
+  }
+  const e = fdbLookup(bp, dst, now);
+  if (e == 0) {
+    flood(br, 0xffff, buf, off, len, tag, false, false);
+    return;
+  }
+  if ((load<u32>(e + F_FLAGS) & FF_LOCAL) != 0) {
+    drop(buf, DROP_BR_NO_EGRESS, tag);
+    return;
+  }
+  stat(STAT_bridge_forwarded);
+  portOutput(fdbPort(e) - 1, buf, off, len, tag);
+}
+
+function passUp(br: u32, buf: usize, off: u32, len: u32, tag: u32): void {
+  const bp = link(br);
+  add64(bp + L_RX_PACKETS, 1);
+  add64(bp + L_RX_BYTES, len);
+  stat(STAT_bridge_local);
+  l3Input(br, buf, off, len, tag);
+}
+
+function portOutput(p: u32, buf: usize, off: u32, len: u32, tag: u32): void {
+  if (!isUp(p)) {
+    drop(buf, DROP_DEV_READY, tag);
+    return;
+  }
+  transmit(p, buf, off, len, tag);
+}
+
+@inline function floods(br: u32, p: u32, ingress: u32, bcast: bool): bool {
+  const lp = link(p);
+  if (<u32>load<u16>(lp + L_MASTER) != br + 1) return false;
+  const f = <u32>load<u8>(lp + L_FLAGS);
+  if ((f & LF_UP) == 0) return false;
+  if (p == ingress && (f & LF_HAIRPIN) == 0) return false;
+  return bcast || (f & LF_FLOOD) != 0;
+}
+
+/**
+ * Sends the frame out of every port that should get it (br_flood), in port
+ * order. The last port gets the frame itself unless `keep` (it still goes up
+ * to the host); the others get copies.
+ */
+function flood(br: u32, ingress: u32, buf: usize, off: u32, len: u32, tag: u32, bcast: bool, keep: bool): void {
+  const n = load<u32>(host + H_NLINKS);
+  let last: u32 = 0xffffffff;
+  for (let p: u32 = 0; p < n; p++) if (floods(br, p, ingress, bcast)) last = p;
+  if (last == 0xffffffff) {
+    if (!keep) drop(buf, DROP_BR_NO_EGRESS, tag);
+    return;
+  }
+  stat(STAT_bridge_flooded);
+  for (let p: u32 = 0; p <= last; p++) {
+    if (!floods(br, p, ingress, bcast)) continue;
+    if (p == last && !keep) {
+      transmit(p, buf, off, len, tag);
+    } else {
+      const copy = clonePacket(buf, off, len, tag);
+      if (copy != 0) transmit(p, copy, off, len, tag);
+    }
+  }
+}
+
+export { TAG_GENERATED };

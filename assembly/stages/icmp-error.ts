@@ -1,0 +1,68 @@
+// Sending ICMP errors (icmp_send): when not to, how often, and what they carry.
+import {
+  HEADROOM, TAG_GENERATED, H_IPID, IPPROTO_ICMP, STAT_icmp_error_sent, STAT_icmp_ratelimited,
+} from '../layout';
+import { host, now, stat, genAlloc } from '../context';
+import { st16, st32 } from '../wire/bytes';
+import { checksum } from '../wire/checksum';
+import { ETH_HLEN } from '../wire/ethernet';
+import {
+  IP_TOS, IP_TOTLEN, IP_ID, IP_FRAG, IP_TTL, IP_PROTO, IP_CHECK, IP_SRC, IP_DST, IP_HLEN,
+  ipIhlBytes, ipTotLen, ipSrc, ipProto, ipIsLaterFragment, isMulticast, INADDR_BROADCAST,
+} from '../wire/ipv4';
+import {
+  ICMP_TYPE, ICMP_CODE, ICMP_CHECK, ICMP_MTU, ICMP_HLEN, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, icmpIsError,
+} from '../wire/icmp';
+import { icmpAllow } from '../tables/ratelimit';
+import { ip4Output } from './ip4-output';
+
+// RFC 1812 4.3.2.3: quote as much as fits in 576 bytes.
+const ICMP_QUOTE_MAX: u32 = 576 - IP_HLEN - ICMP_HLEN;
+
+/**
+ * Sends an ICMP error about the IPv4 packet at ip (its header as received).
+ * src: the error's source address, 0 to let routing choose. suppress: the
+ * packet came to a broadcast/multicast MAC or address.
+ */
+export function icmpSend(ip: usize, type: u32, code: u32, info: u32, src: u32, suppress: bool): void {
+  if (suppress || ipIsLaterFragment(ip)) return;
+  const ihl = ipIhlBytes(ip);
+  const tot = ipTotLen(ip);
+  if (ipProto(ip) == IPPROTO_ICMP && tot > ihl && icmpIsError(<u32>load<u8>(ip + ihl))) return;
+  const dst = ipSrc(ip);
+  if (dst == 0 || dst == INADDR_BROADCAST || isMulticast(dst)) return;
+  // Frag-needed is never limited: path MTU discovery depends on it.
+  if (!(type == ICMP_DEST_UNREACH && code == ICMP_FRAG_NEEDED) && !icmpAllow(host, dst, now)) {
+    stat(STAT_icmp_ratelimited);
+    return;
+  }
+  const buf = genAlloc(TAG_GENERATED);
+  if (buf == 0) return;
+  const quote = tot < ICMP_QUOTE_MAX ? tot : ICMP_QUOTE_MAX;
+  const ipOff = HEADROOM + ETH_HLEN;
+  const out = buf + ipOff;
+  const len = IP_HLEN + ICMP_HLEN + quote;
+  store<u8>(out, 0x45);
+  store<u8>(out + IP_TOS, 0xc0 | (load<u8>(ip + IP_TOS) & 0x1e));
+  st16(out + IP_TOTLEN, len);
+  const id = load<u32>(host + H_IPID);
+  store<u32>(host + H_IPID, id + 1);
+  st16(out + IP_ID, id & 0xffff);
+  st16(out + IP_FRAG, 0);
+  store<u8>(out + IP_TTL, 64);
+  store<u8>(out + IP_PROTO, <u8>IPPROTO_ICMP);
+  st32(out + IP_SRC, src);
+  st32(out + IP_DST, dst);
+  st16(out + IP_CHECK, 0);
+  st16(out + IP_CHECK, checksum(out, IP_HLEN));
+  const icmp = out + IP_HLEN;
+  store<u8>(icmp + ICMP_TYPE, <u8>type);
+  store<u8>(icmp + ICMP_CODE, <u8>code);
+  st32(icmp + 4, 0);
+  if (type == ICMP_DEST_UNREACH && code == ICMP_FRAG_NEEDED) st16(icmp + ICMP_MTU, info);
+  memory.copy(icmp + ICMP_HLEN, ip, quote);
+  st16(icmp + ICMP_CHECK, 0);
+  st16(icmp + ICMP_CHECK, checksum(icmp, ICMP_HLEN + quote));
+  stat(STAT_icmp_error_sent);
+  ip4Output(buf, ipOff, len, TAG_GENERATED);
+}

@@ -1,0 +1,38 @@
+// IPv4 forwarding (ip_forward): TTL, MTU, then out towards the next hop.
+import { N_DEV, N_GW, L_MTU, DROP_OTHERHOST, DROP_IP_INHDR, DROP_PKT_TOO_BIG, STAT_ip4_ttl_expired, STAT_ip4_forwarded } from '../layout';
+import { link, stat, drop } from '../context';
+import { ld16, st16 } from '../wire/bytes';
+import { csumReplace16 } from '../wire/checksum';
+import { IP_TTL, IP_CHECK, IP_DF, ipFrag, ipDst } from '../wire/ipv4';
+import { ICMP_TIME_EXCEEDED, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED } from '../wire/icmp';
+import { icmpSend } from './icmp-error';
+import { ip4Transmit } from './ip4-output';
+
+export function ip4Forward(nh: usize, buf: usize, ipOff: u32, tot: u32, tag: u32, l2multi: bool): void {
+  const ip = buf + ipOff;
+  if (l2multi) {
+    drop(buf, DROP_OTHERHOST, tag);
+    return;
+  }
+  const ttl = <u32>load<u8>(ip + IP_TTL);
+  if (ttl <= 1) {
+    stat(STAT_ip4_ttl_expired);
+    icmpSend(ip, ICMP_TIME_EXCEEDED, 0, 0, 0, false);
+    drop(buf, DROP_IP_INHDR, tag);
+    return;
+  }
+  const dev = <u32>load<u16>(nh + N_DEV);
+  const mtu = <u32>load<u16>(link(dev) + L_MTU);
+  if (tot > mtu && (ipFrag(ip) & IP_DF) != 0) {
+    icmpSend(ip, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, mtu, 0, false);
+    drop(buf, DROP_PKT_TOO_BIG, tag);
+    return;
+  }
+  // ip_decrease_ttl: TTL shares a 16-bit word with the protocol (RFC 1624).
+  const word = ld16(ip + IP_TTL);
+  st16(ip + IP_TTL, word - 0x100);
+  st16(ip + IP_CHECK, csumReplace16(ld16(ip + IP_CHECK), word, word - 0x100));
+  stat(STAT_ip4_forwarded);
+  const gw = load<u32>(nh + N_GW);
+  ip4Transmit(dev, gw != 0 ? gw : ipDst(ip), buf, ipOff, tot, tag);
+}

@@ -1,0 +1,103 @@
+// IPv4 receive (ip_rcv_core) and the input route decision (ip_route_input).
+import {
+  H_FLAGS, HF_FORWARDING, N_TYPE, RT_LOCAL, RT_BROADCAST, RT_UNICAST, RT_BLACKHOLE, RT_UNREACHABLE,
+  DROP_IP_INHDR, DROP_IP_CSUM, DROP_PKT_TOO_SMALL, DROP_IP_INVALID_SOURCE, DROP_IP_INVALID_DEST,
+  DROP_NOT_SPECIFIED, DROP_IP_INADDRERRORS, DROP_IP_INNOROUTES, DROP_BLACKHOLE, DROP_UNREACHABLE,
+} from '../layout';
+import { host, drop } from '../context';
+import { ETH_HLEN } from '../wire/ethernet';
+import { checksum } from '../wire/checksum';
+import { ipTotLen, ipSrc, ipDst, isMulticast, isLoopback, INADDR_BROADCAST } from '../wire/ipv4';
+import {
+  ICMP_DEST_UNREACH, ICMP_NET_UNREACH, ICMP_HOST_UNREACH, ICMP_PKT_FILTERED,
+} from '../wire/icmp';
+import { routeLookup, isLocalAddress } from '../tables/route';
+import { ip4Forward } from './ip4-forward';
+import { ip4Local } from './ip4-local';
+import { icmpSend } from './icmp-error';
+
+/** An IPv4 frame for device dev; l2multi: it came to a broadcast/multicast MAC. */
+export function ip4Input(dev: u32, buf: usize, off: u32, len: u32, tag: u32, l2multi: bool): void {
+  const ipOff = off + ETH_HLEN;
+  const ip = buf + ipOff;
+  const n = len - ETH_HLEN;
+  if (n < 20) {
+    drop(buf, DROP_IP_INHDR, tag);
+    return;
+  }
+  const vihl = <u32>load<u8>(ip);
+  const ihl = (vihl & 15) << 2;
+  if ((vihl >> 4) != 4 || ihl < 20 || ihl > n) {
+    drop(buf, DROP_IP_INHDR, tag);
+    return;
+  }
+  if (checksum(ip, ihl) != 0) {
+    drop(buf, DROP_IP_CSUM, tag);
+    return;
+  }
+  const tot = ipTotLen(ip);
+  if (n < tot) {
+    drop(buf, DROP_PKT_TOO_SMALL, tag);
+    return;
+  }
+  if (tot < ihl) {
+    drop(buf, DROP_IP_INHDR, tag);
+    return;
+  }
+  // Martians (ip_route_input_slow), in the kernel's order.
+  const src = ipSrc(ip);
+  const dst = ipDst(ip);
+  if (isMulticast(src) || src == INADDR_BROADCAST) {
+    drop(buf, DROP_IP_INVALID_SOURCE, tag);
+    return;
+  }
+  if (isMulticast(dst)) {
+    drop(buf, DROP_NOT_SPECIFIED, tag);
+    return;
+  }
+  if (dst == INADDR_BROADCAST) {
+    ip4Local(buf, ipOff, tot, tag, true, l2multi);
+    return;
+  }
+  if (src == 0 || isLoopback(src)) {
+    drop(buf, DROP_IP_INVALID_SOURCE, tag);
+    return;
+  }
+  if (dst == 0 || isLoopback(dst)) {
+    drop(buf, DROP_IP_INVALID_DEST, tag);
+    return;
+  }
+  const nh = routeLookup(host, dst);
+  const type = nh == 0 ? 0 : <u32>load<u8>(nh + N_TYPE);
+  if (type == RT_LOCAL || type == RT_BROADCAST) {
+    if (isLocalAddress(host, src)) {
+      drop(buf, DROP_IP_INVALID_SOURCE, tag);
+      return;
+    }
+    ip4Local(buf, ipOff, tot, tag, type == RT_BROADCAST, l2multi);
+    return;
+  }
+  if ((load<u32>(host + H_FLAGS) & HF_FORWARDING) == 0) {
+    drop(buf, DROP_IP_INADDRERRORS, tag);
+    return;
+  }
+  if (type == 0) {
+    icmpSend(ip, ICMP_DEST_UNREACH, ICMP_NET_UNREACH, 0, 0, l2multi);
+    drop(buf, DROP_IP_INNOROUTES, tag);
+  } else if (type == RT_BLACKHOLE) {
+    drop(buf, DROP_BLACKHOLE, tag);
+  } else if (type == RT_UNREACHABLE) {
+    icmpSend(ip, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0, 0, l2multi);
+    drop(buf, DROP_UNREACHABLE, tag);
+  } else if (type == RT_UNICAST) {
+    if (isLocalAddress(host, src)) {
+      drop(buf, DROP_IP_INVALID_SOURCE, tag);
+      return;
+    }
+    ip4Forward(nh, buf, ipOff, tot, tag, l2multi);
+  } else {
+    // prohibit
+    icmpSend(ip, ICMP_DEST_UNREACH, ICMP_PKT_FILTERED, 0, 0, l2multi);
+    drop(buf, DROP_UNREACHABLE, tag);
+  }
+}

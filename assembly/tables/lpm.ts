@@ -1,0 +1,69 @@
+// IPv4 longest-prefix match over the Poptrie blob src/tables/lpm.ts builds:
+// a 2^s direct-pointing array, then 64-ary nodes (stride 6) whose children
+// and leaves are found by counting bits (popcnt). All offsets in the blob are
+// relative to `root`, so it can live anywhere.
+
+// Header fields (mirrored in src/tables/lpm.ts).
+const T_S: usize = 4; // u32 direct-pointing bits
+const T_NODES: usize = 8; // u32 offset of the node area
+const T_DIR: usize = 64; // the direct-pointing array follows the header
+// Node: vector u64, leafvec u64, leaves offset - 2 u32, children offset - NODE_SIZE u32.
+const N_VEC: usize = 0;
+const N_LEAFVEC: usize = 8;
+const N_LEAF: usize = 16;
+const N_CHILD: usize = 20;
+const NODE_SIZE: u32 = 24;
+
+// Walks from direct-pointing entry d (DIR_LEAF | value, or a node's offset)
+// at bit offset off. Shifting a vector left by 63 - chunk keeps the bits up
+// to the chunk's, with the chunk's own bit on top: its sign says node or
+// leaf, its popcnt is the rank among the siblings (hence the biased offsets).
+@inline function walk(area: usize, addr: u32, off: u32, d: u32): u32 {
+  if (<i32>d < 0) return d & 0xffff;
+  while (true) {
+    const n = area + d;
+    const sh = <u64>(~(addr << off) >>> 26); // 63 - chunk
+    const t = load<u64>(n, N_VEC) << sh;
+    if (<i64>t >= 0) return load<u16>(area + load<u32>(n, N_LEAF) + (<u32>popcnt(load<u64>(n, N_LEAFVEC) << sh) << 1));
+    d = load<u32>(n, N_CHILD) + <u32>popcnt(t) * NODE_SIZE;
+    off += 6;
+  }
+}
+
+/** The value of the longest prefix containing addr (host byte order), 0 = no route. */
+@inline export function lpmLookup(root: usize, addr: u32): u32 {
+  const s = load<u32>(root, T_S);
+  const d = load<u32>(root + (<usize>(addr >>> (32 - s)) << 2), T_DIR);
+  return walk(root + load<u32>(root, T_NODES), addr, s, d);
+}
+
+/** Looks up n u32 addresses at addrs into n u32 results at out. */
+export function lpm_lookup_batch(root: usize, addrs: usize, out: usize, n: u32): void {
+  const s = load<u32>(root, T_S);
+  const area = root + load<u32>(root, T_NODES);
+  const dir = root + T_DIR;
+  const hs = 32 - s;
+  let i: u32 = 0;
+  // Four at a time: the four direct-pointing loads are independent, so their
+  // cache misses overlap.
+  for (; i + 4 <= n; i += 4) {
+    const p = addrs + (<usize>i << 2);
+    const a0 = load<u32>(p, 0);
+    const a1 = load<u32>(p, 4);
+    const a2 = load<u32>(p, 8);
+    const a3 = load<u32>(p, 12);
+    const d0 = load<u32>(dir + (<usize>(a0 >>> hs) << 2));
+    const d1 = load<u32>(dir + (<usize>(a1 >>> hs) << 2));
+    const d2 = load<u32>(dir + (<usize>(a2 >>> hs) << 2));
+    const d3 = load<u32>(dir + (<usize>(a3 >>> hs) << 2));
+    const o = out + (<usize>i << 2);
+    store<u32>(o, walk(area, a0, s, d0), 0);
+    store<u32>(o, walk(area, a1, s, d1), 4);
+    store<u32>(o, walk(area, a2, s, d2), 8);
+    store<u32>(o, walk(area, a3, s, d3), 12);
+  }
+  for (; i < n; i++) {
+    const a = load<u32>(addrs + (<usize>i << 2));
+    store<u32>(out + (<usize>i << 2), walk(area, a, s, load<u32>(dir + (<usize>(a >>> hs) << 2))));
+  }
+}

@@ -1,0 +1,54 @@
+// The host's routing table: a longest-prefix-match table whose leaves are
+// nexthop indices (0 = no route). Local and broadcast routes sit in the same
+// table, as Linux's local table would answer first.
+import { H_LPM, H_NH, NH_SIZE, H_ADDRS, H_NADDRS, ADDR_SIZE, A_IP, A_PLEN, A_DEV, H_PORTS, H_NPORTS } from '../layout';
+import { lpmLookup } from './lpm';
+
+/** The nexthop for dst, or 0 when no route matches. */
+@inline export function routeLookup(host: usize, dst: u32): usize {
+  const root = <usize>load<u32>(host + H_LPM);
+  if (root == 0) return 0;
+  const idx = lpmLookup(root, dst);
+  return idx == 0 ? 0 : <usize>load<u32>(host + H_NH) + <usize>idx * NH_SIZE;
+}
+
+/** Whether a is one of the host's own addresses (inet_addr_type == RTN_LOCAL). */
+export function isLocalAddress(host: usize, a: u32): bool {
+  const n = load<u32>(host + H_NADDRS);
+  let p = <usize>load<u32>(host + H_ADDRS);
+  for (let i: u32 = 0; i < n; i++, p += ADDR_SIZE) {
+    if (load<u32>(p + A_IP) == a) return true;
+  }
+  return false;
+}
+
+/**
+ * The source address for a packet to dst leaving by dev (inet_select_addr):
+ * an address of dev in dst's subnet, else dev's first, else the host's first.
+ */
+export function selectSource(host: usize, dev: u32, dst: u32): u32 {
+  const n = load<u32>(host + H_NADDRS);
+  const base = <usize>load<u32>(host + H_ADDRS);
+  let first: u32 = 0;
+  let p = base;
+  for (let i: u32 = 0; i < n; i++, p += ADDR_SIZE) {
+    if (<u32>load<u16>(p + A_DEV) != dev) continue;
+    const a = load<u32>(p + A_IP);
+    const plen = <u32>load<u8>(p + A_PLEN);
+    if (plen != 0 && ((a ^ dst) >>> (32 - plen)) == 0) return a;
+    if (first == 0) first = a;
+  }
+  if (first != 0) return first;
+  return n > 0 ? load<u32>(base + A_IP) : 0;
+}
+
+/** Whether a socket listens on proto/port. */
+export function isOpen(host: usize, proto: u32, port: u32): bool {
+  const n = load<u32>(host + H_NPORTS);
+  const p = <usize>load<u32>(host + H_PORTS);
+  const key = (proto << 16) | port;
+  for (let i: u32 = 0; i < n; i++) {
+    if (load<u32>(p + (<usize>i << 2)) == key) return true;
+  }
+  return false;
+}

@@ -1,0 +1,44 @@
+// The Internet checksum (RFC 1071) and its incremental update (RFC 1624).
+import { ld16 } from './bytes';
+
+/** One's-complement sum of `len` bytes at p, added to `sum`; not folded. */
+export function sumBytes(p: usize, len: u32, sum: u32): u32 {
+  let s: u64 = sum;
+  let i: u32 = 0;
+  for (; i + 4 <= len; i += 4) s += <u64>bswap<u32>(load<u32>(p + i));
+  for (; i + 2 <= len; i += 2) s += <u64>ld16(p + i);
+  if (i < len) s += <u64>load<u8>(p + i) << 8;
+  s = (s & 0xffffffff) + (s >> 32);
+  s = (s & 0xffffffff) + (s >> 32);
+  return <u32>s;
+}
+
+/** Folds a sum to 16 bits and complements it: the value to store. */
+@inline export function finish(sum: u32): u32 {
+  sum = (sum & 0xffff) + (sum >> 16);
+  sum = (sum & 0xffff) + (sum >> 16);
+  return ~sum & 0xffff;
+}
+
+/** Checksum of a byte range (zero the checksum field first). */
+@inline export function checksum(p: usize, len: u32): u32 {
+  return finish(sumBytes(p, len, 0));
+}
+
+/** RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m') for a 16-bit field m -> m'. */
+@inline export function csumReplace16(check: u32, old: u32, now: u32): u32 {
+  let s: u32 = (~check & 0xffff) + (~old & 0xffff) + (now & 0xffff);
+  s = (s & 0xffff) + (s >> 16);
+  s = (s & 0xffff) + (s >> 16);
+  return ~s & 0xffff;
+}
+
+/** RFC 1624 for a 32-bit field (an address). */
+@inline export function csumReplace32(check: u32, old: u32, now: u32): u32 {
+  return csumReplace16(csumReplace16(check, old >>> 16, now >>> 16), old & 0xffff, now & 0xffff);
+}
+
+/** Sum of the TCP/UDP pseudo-header (RFC 793, 768). */
+@inline export function pseudoSum(src: u32, dst: u32, proto: u32, len: u32): u32 {
+  return (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff) + proto + len;
+}
