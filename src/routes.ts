@@ -1,0 +1,121 @@
+// The routing table as the control plane keeps it (ip route), and its
+// compilation into what the data plane reads: a prefix set whose values are
+// nexthop indices, and the nexthop array.
+import { formatCidr, formatIPv4, inPrefix } from './packet/addr.js';
+import type { PrefixSet } from './tables/lpm.js';
+import * as L from './engine/layout.gen.js';
+
+export type RouteType = 'unicast' | 'local' | 'broadcast' | 'blackhole' | 'unreachable' | 'prohibit';
+
+export interface Route {
+  dst: number;
+  plen: number;
+  type: RouteType;
+  /** Egress link index (unicast, local, broadcast). */
+  dev?: number;
+  via?: number;
+  onlink?: boolean;
+  /** Preferred source address. */
+  src?: number;
+  metric: number;
+  /** 'kernel' for routes the host derives from its addresses. */
+  proto: 'kernel' | 'static';
+}
+
+const RT_CODE: Record<RouteType, number> = {
+  unicast: L.RT_UNICAST,
+  local: L.RT_LOCAL,
+  broadcast: L.RT_BROADCAST,
+  blackhole: L.RT_BLACKHOLE,
+  unreachable: L.RT_UNREACHABLE,
+  prohibit: L.RT_PROHIBIT,
+};
+
+export function sameKey(a: Route, dst: number, plen: number, metric: number): boolean {
+  return a.dst === dst && a.plen === plen && a.metric === metric;
+}
+
+/** The route that wins for each prefix: the lowest metric (fib_table_lookup). */
+function winners(routes: Route[]): Map<string, Route> {
+  const best = new Map<string, Route>();
+  for (const r of routes) {
+    const k = `${r.dst}/${r.plen}`;
+    const cur = best.get(k);
+    if (!cur || r.metric < cur.metric) best.set(k, r);
+  }
+  return best;
+}
+
+export interface CompiledRoutes {
+  prefixes: PrefixSet;
+  nexthops: Uint8Array;
+  count: number;
+}
+
+/**
+ * Merges the local table (which Linux consults first) over the main table and
+ * deduplicates nexthops: a leaf of the LPM is a nexthop index (0 = no route).
+ */
+export function compileRoutes(main: Route[], local: Route[]): CompiledRoutes {
+  const merged = winners(main);
+  for (const r of local) merged.set(`${r.dst}/${r.plen}`, r);
+  const n = merged.size;
+  const prefixes: PrefixSet = {
+    addrs: new Uint32Array(n),
+    lens: new Uint8Array(n),
+    values: new Uint16Array(n),
+    count: n,
+  };
+  const nhIndex = new Map<string, number>();
+  const nhs: Route[] = [];
+  let i = 0;
+  for (const r of merged.values()) {
+    const key = `${r.type}|${r.dev ?? 0}|${r.via ?? 0}|${r.src ?? 0}|${r.onlink ? 1 : 0}`;
+    let idx = nhIndex.get(key);
+    if (idx === undefined) {
+      nhs.push(r);
+      idx = nhs.length; // 0 means "no route"
+      if (idx > 0xffff) throw new Error('too many distinct nexthops (the limit is 65535)');
+      nhIndex.set(key, idx);
+    }
+    prefixes.addrs[i] = r.dst;
+    prefixes.lens[i] = r.plen;
+    prefixes.values[i] = idx;
+    i++;
+  }
+  const nexthops = new Uint8Array((nhs.length + 1) * L.NH_SIZE);
+  const dv = new DataView(nexthops.buffer);
+  nhs.forEach((r, j) => {
+    const p = (j + 1) * L.NH_SIZE;
+    dv.setUint8(p + L.N_TYPE, RT_CODE[r.type]);
+    dv.setUint8(p + L.N_FLAGS, r.onlink ? L.NF_ONLINK : 0);
+    dv.setUint16(p + L.N_DEV, r.dev ?? 0, true);
+    dv.setUint32(p + L.N_GW, r.via ?? 0, true);
+    dv.setUint32(p + L.N_SRC, r.src ?? 0, true);
+  });
+  return { prefixes, nexthops, count: n };
+}
+
+/** The route the data plane would use for ip: the longest prefix, local first. */
+export function lookupRoute(main: Route[], local: Route[], ip: number): Route | undefined {
+  const merged = winners(main);
+  for (const r of local) merged.set(`${r.dst}/${r.plen}`, r);
+  let best: Route | undefined;
+  for (const r of merged.values()) {
+    if (inPrefix(ip, r.dst, r.plen) && (!best || r.plen > best.plen)) best = r;
+  }
+  return best;
+}
+
+export function formatRoute(r: Route, linkName: (i: number) => string): string {
+  const parts: string[] = [];
+  if (r.type !== 'unicast') parts.push(r.type);
+  parts.push(r.plen === 0 && r.type === 'unicast' ? 'default' : r.plen === 32 ? formatIPv4(r.dst) : formatCidr(r.dst, r.plen));
+  if (r.via !== undefined) parts.push('via', formatIPv4(r.via));
+  if (r.dev !== undefined) parts.push('dev', linkName(r.dev));
+  if (r.proto === 'kernel') parts.push('proto kernel', 'scope link');
+  if (r.src !== undefined) parts.push('src', formatIPv4(r.src));
+  if (r.metric) parts.push('metric', String(r.metric));
+  if (r.onlink) parts.push('onlink');
+  return parts.join(' ');
+}
