@@ -156,3 +156,14 @@ export function neigh_del(h: usize, ip: u32, dev: u32): bool {
   store<u32>(e + NB_IP, NB_DELETED);
   return true;
 }
+
+/**
+ * Re-arms n descriptors with frames from a template area (tmpl + i * stride),
+ * as a NIC's receive DMA would: replaying traffic without JS per packet.
+ */
+export function rx_refill(vec: usize, n: u32, tmpl: usize, stride: u32): void {
+  for (let i: u32 = 0; i < n; i++) {
+    const d = vec + <usize>i * DESC_SIZE;
+    memory.copy(<usize>load<u32>(d + D_BUF) + <usize>load<u16>(d + D_OFF), tmpl + <usize>i * stride, <u32>load<u16>(d + D_LEN));
+  }
+}

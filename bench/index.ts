@@ -2,13 +2,15 @@
 // and one entry in MODES (and in DEFAULT_MODES if a bare `podnet bench` should run it).
 import type { BenchMode } from './types.js';
 import { lpmMode } from './lpm.js';
+import { bridgeMode } from './bridge.js';
+import { routeMode } from './route.js';
 
 export type { BenchMode, BenchOptions, BenchResult } from './types.js';
 
-export const MODES: BenchMode[] = [lpmMode];
+export const MODES: BenchMode[] = [lpmMode, bridgeMode, routeMode];
 
 /** What `podnet bench` runs without --mode. */
-export const DEFAULT_MODES: string[] = ['lpm'];
+export const DEFAULT_MODES: string[] = ['lpm', 'bridge', 'route'];
 
 export function findMode(name: string): BenchMode | undefined {
   return MODES.find((m) => m.name === name);

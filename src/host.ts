@@ -659,14 +659,15 @@ class RouteNoun {
     this.host.markDirty();
   }
 
-  /** Adds many routes at once; none are added if one is invalid. */
+  /** Adds many routes at once (a full table, say); none are added if one is invalid. */
   addMany(specs: RouteSpec[]): void {
     const h = this.host;
-    const seen = new Set<string>();
+    const seen = new Set(h.routes.map((r) => `${r.dst}/${r.plen}/${r.metric}`));
+    const connected = h.routes.filter((r) => r.type === 'unicast' && r.via === undefined && r.dev !== undefined);
     const parsed = specs.map((s) => {
-      const r = this.parse(s, 'route add', true);
+      const r = this.parse(s, 'route add', true, connected);
       const k = `${r.dst}/${r.plen}/${r.metric}`;
-      if (seen.has(k)) throw new Error(`route add ${s.dst}: duplicate in the list`);
+      if (seen.has(k)) throw new Error(`route add ${s.dst}: route exists`);
       seen.add(k);
       return r;
     });
@@ -729,7 +730,7 @@ class RouteNoun {
     };
   }
 
-  private parse(spec: RouteSpec, verb: string, adding: boolean): Route {
+  private parse(spec: RouteSpec, verb: string, adding: boolean, connected?: Route[]): Route {
     const h = this.host;
     const what = `${verb} ${spec?.dst ?? ''}`.trim();
     if (!spec || typeof spec.dst !== 'string') throw new Error(`${what}: dst is required`);
@@ -745,7 +746,7 @@ class RouteNoun {
       if (spec.via !== undefined) route.via = wrap(what, () => parseIPv4(spec.via!));
       return route;
     }
-    if (h.routes.some((r) => r.dst === addr && r.plen === plen && r.metric === metric)) throw new Error(`${what}: route exists`);
+    if (!connected && h.routes.some((r) => r.dst === addr && r.plen === plen && r.metric === metric)) throw new Error(`${what}: route exists`);
     if (type !== 'unicast') {
       if (spec.via !== undefined || spec.dev !== undefined) throw new Error(`${what}: a ${type} route takes no via or dev`);
       return route;
@@ -761,8 +762,8 @@ class RouteNoun {
         route.onlink = true;
       } else {
         // fib_check_nh: the gateway must be on a connected subnet (or a dev route).
-        const via = h.routes.find((r) => r.type === 'unicast' && r.via === undefined && r.dev !== undefined &&
-          (route.dev === undefined || r.dev === route.dev) && inPrefix(gw, r.dst, r.plen));
+        const candidates = connected ?? h.routes.filter((r) => r.type === 'unicast' && r.via === undefined && r.dev !== undefined);
+        const via = candidates.find((r) => (route.dev === undefined || r.dev === route.dev) && inPrefix(gw, r.dst, r.plen));
         if (!via) throw new Error(`${what}: gateway ${spec.via} is unreachable (no connected route${route.dev !== undefined ? ` on ${spec.dev}` : ''}; use onlink)`);
         route.dev = via.dev;
       }

@@ -37,33 +37,37 @@ const NODE_SIZE: u32 = 24;
   return walk(root + load<u32>(root, T_NODES), addr, s, d);
 }
 
-/** Looks up n u32 addresses at addrs into n u32 results at out. */
+/**
+ * Looks up n u32 addresses at addrs into n u32 results at out. out must not
+ * overlap addrs: it holds the direct-pointing entries between the passes.
+ */
 export function lpm_lookup_batch(root: usize, addrs: usize, out: usize, n: u32): void {
   const s = load<u32>(root, T_S);
   const area = root + load<u32>(root, T_NODES);
   const dir = root + T_DIR;
   const hs = 32 - s;
+  // Pass 1: the direct-pointing entries of the whole batch. The loads are
+  // independent and branch-free, so their cache misses overlap.
+  for (let i: u32 = 0; i < n; i++) {
+    const a = load<u32>(addrs + (<usize>i << 2));
+    store<u32>(out + (<usize>i << 2), load<u32>(dir + (<usize>(a >>> hs) << 2)));
+  }
+  // Pass 2: the nodes, four lookups at a time for the same reason.
   let i: u32 = 0;
-  // Four at a time: the four direct-pointing loads are independent, so their
-  // cache misses overlap.
   for (; i + 4 <= n; i += 4) {
     const p = addrs + (<usize>i << 2);
-    const a0 = load<u32>(p, 0);
-    const a1 = load<u32>(p, 4);
-    const a2 = load<u32>(p, 8);
-    const a3 = load<u32>(p, 12);
-    const d0 = load<u32>(dir + (<usize>(a0 >>> hs) << 2));
-    const d1 = load<u32>(dir + (<usize>(a1 >>> hs) << 2));
-    const d2 = load<u32>(dir + (<usize>(a2 >>> hs) << 2));
-    const d3 = load<u32>(dir + (<usize>(a3 >>> hs) << 2));
     const o = out + (<usize>i << 2);
-    store<u32>(o, walk(area, a0, s, d0), 0);
-    store<u32>(o, walk(area, a1, s, d1), 4);
-    store<u32>(o, walk(area, a2, s, d2), 8);
-    store<u32>(o, walk(area, a3, s, d3), 12);
+    const d0 = load<u32>(o, 0);
+    const d1 = load<u32>(o, 4);
+    const d2 = load<u32>(o, 8);
+    const d3 = load<u32>(o, 12);
+    store<u32>(o, walk(area, load<u32>(p, 0), s, d0), 0);
+    store<u32>(o, walk(area, load<u32>(p, 4), s, d1), 4);
+    store<u32>(o, walk(area, load<u32>(p, 8), s, d2), 8);
+    store<u32>(o, walk(area, load<u32>(p, 12), s, d3), 12);
   }
   for (; i < n; i++) {
-    const a = load<u32>(addrs + (<usize>i << 2));
-    store<u32>(out + (<usize>i << 2), walk(area, a, s, load<u32>(dir + (<usize>(a >>> hs) << 2))));
+    const o = out + (<usize>i << 2);
+    store<u32>(o, walk(area, load<u32>(addrs + (<usize>i << 2)), s, load<u32>(o)));
   }
 }

@@ -1,0 +1,301 @@
+// IPv4 longest-prefix-match table: builds the Poptrie-style blob that
+// assembly/tables/lpm.ts looks up (Asai & Ohara, "Poptrie", SIGCOMM 2015).
+//
+// Blob (all offsets relative to its start, so it can be copied anywhere):
+//   header   64 bytes (T_* below)
+//   dir      2^s u32 entries indexed by the top s address bits: a leaf
+//            (DIR_LEAF | value) or the byte offset of a node in the area
+//   area     groups of sibling nodes, each group followed by its nodes' leaves.
+//            Node (NODE_SIZE bytes): vector u64 (bit c set = chunk c is a
+//            node), leafvec u64 (bit c set = a run of equal leaves starts at
+//            chunk c), leaves offset - 2 (u32), children offset - NODE_SIZE
+//            (u32). Children of a node are contiguous, so a child is found by
+//            counting set bits; leaves are u16 values, one per run.
+//
+// The structure depends only on the function address -> value, so the builder
+// first flattens the prefixes into that function (sorted breakpoints), then
+// cuts it into a leaf wherever it is constant over a chunk and into a node
+// where it is not. Keeping one leaf per run of equal values (leaf compression)
+// keeps Internet-sized tables small; keeping leaves next to their node saves a
+// cache miss per lookup.
+
+export interface PrefixSet {
+  addrs: Uint32Array;
+  lens: Uint8Array;
+  values: Uint16Array;
+  count: number;
+}
+
+// Header fields (mirrored in assembly/tables/lpm.ts).
+export const T_MAGIC = 0;
+export const T_S = 4;
+export const T_NODES = 8; // offset of the area
+export const T_AREA = 12; // bytes of the area
+export const T_NNODES = 16;
+export const T_NLEAVES = 20;
+export const T_PREFIXES = 24;
+export const T_SIZE = 28;
+export const T_DIR = 64;
+export const LPM_MAGIC = 0x344d504c; // 'LPM4'
+export const NODE_SIZE = 24;
+export const DIR_LEAF = 0x80000000;
+
+export interface LpmOptions {
+  /** Direct-pointing bits; the default grows with the table (see chooseBits). */
+  s?: number;
+}
+
+/**
+ * Direct-pointing bits for a table of `count` prefixes. The array costs
+ * 4 * 2^s bytes whatever the table holds, so small tables (thousands of
+ * hosts each have one) get a small one; big ones get Poptrie's 18, which
+ * resolves /19../24 in one node.
+ */
+export function chooseBits(count: number): number {
+  if (count <= 256) return 8;
+  if (count <= 4096) return 12;
+  if (count <= 16384) return 16;
+  return 18;
+}
+
+export function prefixSetFrom(list: { addr: number; len: number; value: number }[]): PrefixSet {
+  const n = list.length;
+  const t: PrefixSet = { addrs: new Uint32Array(n), lens: new Uint8Array(n), values: new Uint16Array(n), count: n };
+  for (let i = 0; i < n; i++) {
+    const p = list[i];
+    checkPrefix(p.len, p.value);
+    t.addrs[i] = p.addr >>> 0;
+    t.lens[i] = p.len;
+    t.values[i] = p.value;
+  }
+  return t;
+}
+
+function checkPrefix(len: number, value: number): void {
+  if (!(len >= 0 && len <= 32 && Number.isInteger(len))) throw new RangeError(`lpm: prefix length ${len} is not 0..32`);
+  if (!(value >= 1 && value <= 0xffff && Number.isInteger(value))) throw new RangeError(`lpm: value ${value} is not 1..65535`);
+}
+
+/** Bytes of a built table. */
+export function lpmSize(blob: Uint8Array): number {
+  return blob.length;
+}
+
+const TWO32 = 2 ** 32;
+
+/** Masks, deduplicates (last wins) and sorts by (address, length): containing prefixes come first. */
+function normalize(t: PrefixSet): { start: Uint32Array; len: Uint8Array; val: Uint16Array; n: number } {
+  const n = t.count;
+  const addr = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    const len = t.lens[i];
+    if (len > 32) throw new RangeError(`lpm: prefix length ${len} is not 0..32`);
+    if (t.values[i] === 0) throw new RangeError('lpm: value 0 is not 1..65535');
+    addr[i] = len === 0 ? 0 : (t.addrs[i] & (0xffffffff << (32 - len))) >>> 0;
+  }
+  // Stable LSD radix sort of indices by length, then low and high address
+  // halves: equal prefixes stay in input order, so the last of a run wins.
+  let idx = new Uint32Array(n);
+  let tmp = new Uint32Array(n);
+  for (let i = 0; i < n; i++) idx[i] = i;
+  const pass = (keyOf: (i: number) => number, buckets: number) => {
+    const count = new Uint32Array(buckets + 1);
+    for (let k = 0; k < n; k++) count[keyOf(idx[k]) + 1]++;
+    for (let b = 0; b < buckets; b++) count[b + 1] += count[b];
+    for (let k = 0; k < n; k++) tmp[count[keyOf(idx[k])]++] = idx[k];
+    const x = idx;
+    idx = tmp;
+    tmp = x;
+  };
+  pass((i) => t.lens[i], 33);
+  pass((i) => addr[i] & 0xffff, 65536);
+  pass((i) => addr[i] >>> 16, 65536);
+  const start = new Uint32Array(n);
+  const len = new Uint8Array(n);
+  const val = new Uint16Array(n);
+  let m = 0;
+  for (let k = 0; k < n; k++) {
+    const i = idx[k];
+    if (m > 0 && start[m - 1] === addr[i] && len[m - 1] === t.lens[i]) m--; // duplicate: last wins
+    start[m] = addr[i];
+    len[m] = t.lens[i];
+    val[m] = t.values[i];
+    m++;
+  }
+  return { start, len, val, n: m };
+}
+
+/**
+ * The table as a step function: value bpVal[j] from bpStart[j] up to
+ * bpStart[j + 1] (the last followed by 2^32). Consecutive steps differ.
+ */
+function flatten(p: { start: Uint32Array; len: Uint8Array; val: Uint16Array; n: number }) {
+  const cap = 2 * p.n + 2;
+  const bpStart = new Float64Array(cap + 1);
+  const bpVal = new Uint16Array(cap + 1);
+  let nb = 1; // bpStart[0] = 0, bpVal[0] = 0: no route
+  const emit = (pos: number, v: number) => {
+    if (bpStart[nb - 1] === pos) {
+      bpVal[nb - 1] = v;
+      if (nb > 1 && bpVal[nb - 2] === v) nb--;
+    } else if (bpVal[nb - 1] !== v) {
+      bpStart[nb] = pos;
+      bpVal[nb] = v;
+      nb++;
+    }
+  };
+  // Prefixes are nested or disjoint; the stack holds the ones containing the sweep position.
+  const stEnd = new Float64Array(34);
+  const stVal = new Uint16Array(34);
+  let sp = 0;
+  for (let k = 0; k < p.n; k++) {
+    const s = p.start[k];
+    while (sp > 0 && stEnd[sp - 1] <= s) {
+      sp--;
+      emit(stEnd[sp], sp > 0 ? stVal[sp - 1] : 0);
+    }
+    stEnd[sp] = s + 2 ** (32 - p.len[k]);
+    stVal[sp] = p.val[k];
+    sp++;
+    emit(s, p.val[k]);
+  }
+  while (sp > 0) {
+    sp--;
+    if (stEnd[sp] < TWO32) emit(stEnd[sp], sp > 0 ? stVal[sp - 1] : 0);
+  }
+  bpStart[nb] = TWO32; // sentinel
+  return { bpStart, bpVal, nb };
+}
+
+/** Builds the lookup blob of a prefix set (see the layout at the top of this file). */
+export function buildLpm(t: PrefixSet, opts: LpmOptions = {}): Uint8Array {
+  const p = normalize(t);
+  const { bpStart, bpVal } = flatten(p);
+  const s = opts.s ?? chooseBits(p.n);
+  if (!(s >= 1 && s <= 24)) throw new RangeError(`lpm: direct-pointing bits ${s} is not 1..24`);
+
+  const dir = new Uint32Array(1 << s);
+  // The node area: groups of sibling nodes, each followed by their leaves.
+  let area = new Uint8Array(1 << 16);
+  let dv = new DataView(area.buffer);
+  let top = 0;
+  let nNodes = 0;
+  let nLeaves = 0;
+  const reserve = (bytes: number): number => {
+    const at = top;
+    top += bytes;
+    if (top > area.length) {
+      const grown = new Uint8Array(Math.max(area.length * 2, top));
+      grown.set(area);
+      area = grown;
+      dv = new DataView(area.buffer);
+    }
+    return at;
+  };
+  // Per depth, scratch for a group of up to 64 siblings with 64 children
+  // each: the children's start address, breakpoint index and count.
+  const kidLo: Float64Array[] = [];
+  const kidJ: Int32Array[] = [];
+  const kids: Int32Array[] = [];
+  const leafTmp = new Uint16Array(64);
+  for (let d = 0; d < 8; d++) {
+    kidLo.push(new Float64Array(64 * 64));
+    kidJ.push(new Int32Array(64 * 64));
+    kids.push(new Int32Array(64));
+  }
+
+  // Fills the k sibling nodes at `at`, sibling i covering [los[i], +2^(32-off))
+  // with js[i] the last breakpoint at or before its start. The siblings'
+  // leaves go right after the group, so a node and its leaves share cache
+  // lines; then each sibling's children become a group of their own.
+  const fillGroup = (at: number, k: number, los: Float64Array, js: Int32Array, first: number, off: number, depth: number) => {
+    const r = 32 - off;
+    const size = r >= 6 ? 2 ** (r - 6) : 1;
+    const cLo = kidLo[depth];
+    const cJ = kidJ[depth];
+    const nk = kids[depth];
+    nNodes += k;
+    for (let i = 0; i < k; i++) {
+      const base = los[first + i];
+      let j = js[first + i];
+      let vlo = 0, vhi = 0, llo = 0, lhi = 0;
+      let nl = 0;
+      let ki = 0;
+      for (let c = 0; c < 64; c++) {
+        const lo = base + (r >= 6 ? c * size : c >>> (6 - r));
+        while (bpStart[j + 1] <= lo) j++;
+        if (size > 1 && bpStart[j + 1] < lo + size) {
+          if (c < 32) vlo |= 1 << c;
+          else vhi |= 1 << (c - 32);
+          cLo[i * 64 + ki] = lo;
+          cJ[i * 64 + ki] = j;
+          ki++;
+        } else if (nl === 0 || bpVal[j] !== leafTmp[nl - 1]) {
+          leafTmp[nl++] = bpVal[j];
+          if (c < 32) llo |= 1 << c;
+          else lhi |= 1 << (c - 32);
+        }
+      }
+      nk[i] = ki;
+      const leafAt = reserve(nl * 2);
+      for (let l = 0; l < nl; l++) dv.setUint16(leafAt + l * 2, leafTmp[l], true);
+      nLeaves += nl;
+      const n = at + i * NODE_SIZE;
+      dv.setUint32(n, vlo, true);
+      dv.setUint32(n + 4, vhi, true);
+      dv.setUint32(n + 8, llo, true);
+      dv.setUint32(n + 12, lhi, true);
+      dv.setUint32(n + 16, (leafAt - 2) >>> 0, true); // the lookup adds popcnt * 2 >= 2
+    }
+    for (let i = 0; i < k; i++) {
+      const ki = nk[i];
+      if (ki === 0) continue;
+      top = (top + 7) & ~7;
+      const group = reserve(ki * NODE_SIZE);
+      dv.setUint32(at + i * NODE_SIZE + 20, (group - NODE_SIZE) >>> 0, true); // popcnt * NODE_SIZE >= NODE_SIZE
+      fillGroup(group, ki, cLo, cJ, i * 64, off + 6, depth + 1);
+    }
+  };
+
+  const dsize = 2 ** (32 - s);
+  const one = new Float64Array(1);
+  const oneJ = new Int32Array(1);
+  let j = 0;
+  for (let i = 0; i < 1 << s; i++) {
+    const lo = i * dsize;
+    while (bpStart[j + 1] <= lo) j++;
+    if (bpStart[j + 1] < lo + dsize) {
+      top = (top + 7) & ~7;
+      const at = reserve(NODE_SIZE);
+      dir[i] = at;
+      one[0] = lo;
+      oneJ[0] = j;
+      fillGroup(at, 1, one, oneJ, 0, s, 0);
+    } else {
+      dir[i] = (DIR_LEAF | bpVal[j]) >>> 0;
+    }
+  }
+  if (top >= DIR_LEAF) throw new RangeError('lpm: table too large');
+
+  const nodesOff = align64(T_DIR + dir.byteLength);
+  const size = align64(nodesOff + top);
+  const blob = new Uint8Array(size);
+  const h = new DataView(blob.buffer);
+  h.setUint32(T_MAGIC, LPM_MAGIC, true);
+  h.setUint32(T_S, s, true);
+  h.setUint32(T_NODES, nodesOff, true);
+  h.setUint32(T_AREA, top, true);
+  h.setUint32(T_NNODES, nNodes, true);
+  h.setUint32(T_NLEAVES, nLeaves, true);
+  h.setUint32(T_PREFIXES, p.n, true);
+  h.setUint32(T_SIZE, size, true);
+  const d8 = new Uint8Array(dir.buffer);
+  if (new Uint8Array(new Uint16Array([1]).buffer)[0] === 1) blob.set(d8, T_DIR);
+  else for (let i = 0; i < dir.length; i++) h.setUint32(T_DIR + i * 4, dir[i], true);
+  blob.set(area.subarray(0, top), nodesOff);
+  return blob;
+}
+
+function align64(x: number): number {
+  return Math.ceil(x / 64) * 64;
+}
