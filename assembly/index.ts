@@ -2,11 +2,11 @@
 // packet descriptors in linear memory (DESIGN.md), for one host, at one time.
 import {
   DESC_SIZE, D_BUF, D_OFF, D_LEN, D_LINK, D_KIND, D_TAG, K_RX, K_ORIGINATE, BUF_SIZE, MIN_OFF,
-  C_POOL, C_POOL_FREE, C_POOL_CAP, C_OUT_N, C_BUF_LO, C_BUF_HI, H_NLINKS, H_LINKS, LINK_SIZE,
+  C_POOL, C_POOL_FREE, C_SCRATCH, S_DSTS, S_ROUTES, LOOKUP_BATCH, H_LPM, C_POOL_CAP, C_OUT_N, C_BUF_LO, C_BUF_HI, H_NLINKS, H_LINKS, LINK_SIZE,
   NB_IP, NB_STATE, NB_MAC, NB_DELETED, NUD_FAILED, NUD_INCOMPLETE, CNT_ORIGINATED, CNT_IN,
   DROP_IP_INHDR, DROP_NOT_SPECIFIED,
 } from './layout';
-import { ctx, enter, count, drop, dropRecord } from './context';
+import { ctx, host, enter, count, drop, dropRecord } from './context';
 import { ld16, stMac } from './wire/bytes';
 import { IP_CHECK, IP_HLEN } from './wire/ipv4';
 import { checksum } from './wire/checksum';
@@ -17,17 +17,53 @@ import { ethernetInput } from './stages/ethernet-input';
 import { neighTimers } from './stages/neigh-output';
 import { ip4Output } from './stages/ip4-output';
 
-export { lpm_lookup_batch } from './tables/lpm';
+import { lpm_lookup_batch } from './tables/lpm';
+import { routeMemo, routeMemoOff } from './tables/route';
+import { ETH_HLEN } from './wire/ethernet';
+import { IP_DST } from './wire/ipv4';
+import { ld32 } from './wire/bytes';
+
+export { lpm_lookup_batch };
 
 /**
  * Processes n descriptors at vec for host h at time now (ms). Outputs go to
  * the context's output vector; returns how many.
  */
-export function process(c: usize, h: usize, vec: usize, n: u32, now: u32): u32 {
-  enter(c, h, now);
+export function process(c: usize, hostPtr: usize, vec: usize, n: u32, now: u32): u32 {
+  enter(c, hostPtr, now);
   store<u32>(ctx + C_OUT_N, 0);
   neighTimers();
+  for (let start: u32 = 0; start < n; start += LOOKUP_BATCH) {
+    const m = n - start < LOOKUP_BATCH ? n - start : LOOKUP_BATCH;
+    processChunk(vec + <usize>start * DESC_SIZE, m);
+  }
+  routeMemoOff();
+  return load<u32>(ctx + C_OUT_N);
+}
+
+/**
+ * Looks up the destination of every IPv4 frame of the chunk first, with the
+ * lookups interleaved so their cache misses overlap (VPP's ip4-lookup), then
+ * takes the packets through the stages one by one.
+ */
+function processChunk(vec: usize, n: u32): void {
+  const root = <usize>load<u32>(host + H_LPM);
+  const scratch = <usize>load<u32>(ctx + C_SCRATCH);
+  const dsts = scratch + S_DSTS;
+  const leaves = scratch + S_ROUTES;
+  if (root != 0) {
+    for (let i: u32 = 0; i < n; i++) {
+      const d = vec + <usize>i * DESC_SIZE;
+      // Any bytes will do for frames that turn out not to be IPv4: unused.
+      const buf = <usize>load<u32>(d + D_BUF);
+      const off = <u32>load<u16>(d + D_OFF);
+      const at = buf + off + (<u32>load<u8>(d + D_KIND) == K_RX ? ETH_HLEN + IP_DST : IP_DST);
+      store<u32>(dsts + (<usize>i << 2), validBuffer(buf, off, <u32>load<u16>(d + D_LEN)) ? ld32(at) : 0);
+    }
+    lpm_lookup_batch(root, dsts, leaves, n);
+  }
   for (let i: u32 = 0; i < n; i++) {
+    if (root != 0) routeMemo(load<u32>(dsts + (<usize>i << 2)), load<u32>(leaves + (<usize>i << 2)));
     const d = vec + <usize>i * DESC_SIZE;
     const buf = <usize>load<u32>(d + D_BUF);
     const off = <u32>load<u16>(d + D_OFF);
@@ -42,7 +78,7 @@ export function process(c: usize, h: usize, vec: usize, n: u32, now: u32): u32 {
     }
     if (kind == K_RX) {
       const l = <u32>load<u16>(d + D_LINK);
-      if (l >= load<u32>(h + H_NLINKS)) {
+      if (l >= load<u32>(host + H_NLINKS)) {
         count(CNT_IN);
         drop(buf, DROP_NOT_SPECIFIED, tag);
         continue;
@@ -52,7 +88,6 @@ export function process(c: usize, h: usize, vec: usize, n: u32, now: u32): u32 {
       originate(buf, off, len, tag);
     }
   }
-  return load<u32>(ctx + C_OUT_N);
 }
 
 /** Runs the host's timers alone (time passing with no traffic). */

@@ -47,7 +47,11 @@ export const C_FLAGS: u32 = 24; // u32 CTX_*
 export const C_BUF_LO: u32 = 28; // u32 first buffer address of the pool
 export const C_BUF_HI: u32 = 32; // u32 end of the pool's buffers
 export const C_SCRATCH: u32 = 36; // u32 address of SCRATCH_SIZE bytes of per-call scratch
-export const SCRATCH_SIZE: u32 = 1024;
+export const SCRATCH_SIZE: u32 = 4096;
+export const S_FRAGS: u32 = 0; // 256 x u32 fragment buffers
+export const S_DSTS: u32 = 1024; // 256 x u32 destinations of the batch's lookup pass
+export const S_ROUTES: u32 = 2048; // 256 x u32 their routing-table leaves
+export const LOOKUP_BATCH: u32 = 256;
 export const CTX_RECORD_DROPS: u32 = 1;
 
 // Host: one network namespace.

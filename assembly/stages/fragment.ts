@@ -1,6 +1,6 @@
 // IPv4 fragmentation (ip_do_fragment) for packets larger than the egress MTU
 // without DF.
-import { C_SCRATCH, SCRATCH_SIZE, STAT_ip4_fragmented, STAT_ip4_fragments } from '../layout';
+import { C_SCRATCH, S_FRAGS, STAT_ip4_fragmented, STAT_ip4_fragments } from '../layout';
 import { ctx, stat, genAlloc } from '../context';
 import { ld16, st16 } from '../wire/bytes';
 import { checksum } from '../wire/checksum';
@@ -17,8 +17,8 @@ export function ip4Fragment(dev: u32, nh: u32, buf: usize, ipOff: u32, tot: u32,
   const count = (payload + chunk - 1) / chunk;
   stat(STAT_ip4_fragmented);
   // Later fragments are copied out first, since sending the first may free it.
-  const list = <usize>load<u32>(ctx + C_SCRATCH);
-  const max = SCRATCH_SIZE >> 2;
+  const list = <usize>load<u32>(ctx + C_SCRATCH) + S_FRAGS;
+  const max: u32 = 256;
   let made: u32 = 1;
   for (let k: u32 = 1; k < count && k < max; k++) {
     const size = k == count - 1 ? payload - k * chunk : chunk;

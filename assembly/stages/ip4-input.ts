@@ -6,7 +6,7 @@ import {
 } from '../layout';
 import { host, drop } from '../context';
 import { ETH_HLEN } from '../wire/ethernet';
-import { checksum } from '../wire/checksum';
+import { ipHeaderValid } from '../wire/checksum';
 import { ipTotLen, ipSrc, ipDst, isMulticast, isLoopback, INADDR_BROADCAST } from '../wire/ipv4';
 import {
   ICMP_DEST_UNREACH, ICMP_NET_UNREACH, ICMP_HOST_UNREACH, ICMP_PKT_FILTERED,
@@ -31,7 +31,7 @@ export function ip4Input(dev: u32, buf: usize, off: u32, len: u32, tag: u32, l2m
     drop(buf, DROP_IP_INHDR, tag);
     return;
   }
-  if (checksum(ip, ihl) != 0) {
+  if (!ipHeaderValid(ip, ihl)) {
     drop(buf, DROP_IP_CSUM, tag);
     return;
   }

@@ -42,3 +42,16 @@ export function sumBytes(p: usize, len: u32, sum: u32): u32 {
 @inline export function pseudoSum(src: u32, dst: u32, proto: u32, len: u32): u32 {
   return (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff) + proto + len;
 }
+
+/** Whether an IPv4 header of ihl bytes sums to 0xffff; the 20-byte case unrolled. */
+@inline export function ipHeaderValid(ip: usize, ihl: u32): bool {
+  if (ihl != 20) return checksum(ip, ihl) == 0;
+  let s: u64 = <u64>load<u32>(ip) + <u64>load<u32>(ip, 4) + <u64>load<u32>(ip, 8) +
+    <u64>load<u32>(ip, 12) + <u64>load<u32>(ip, 16);
+  // One's-complement sums are byte-order independent (RFC 1071 2.B).
+  s = (s & 0xffffffff) + (s >> 32);
+  let w = <u32>s;
+  w = (w & 0xffff) + (w >>> 16);
+  w = (w & 0xffff) + (w >>> 16);
+  return w == 0xffff;
+}
