@@ -2,7 +2,7 @@
 // packet descriptors in linear memory (DESIGN.md), for one host, at one time.
 import {
   DESC_SIZE, D_BUF, D_OFF, D_LEN, D_LINK, D_KIND, D_TAG, K_RX, K_ORIGINATE, BUF_SIZE, MIN_OFF,
-  C_POOL, C_POOL_FREE, C_SCRATCH, S_DSTS, S_ROUTES, LOOKUP_BATCH, H_LPM, C_POOL_CAP, C_OUT_N, C_BUF_LO, C_BUF_HI, H_NLINKS, H_LINKS, LINK_SIZE,
+  C_POOL, C_POOL_FREE, C_SCRATCH, S_DSTS, S_ROUTES, S_WHICH, ETH_P_IP, LOOKUP_BATCH, H_LPM, C_POOL_CAP, C_OUT_N, C_BUF_LO, C_BUF_HI, H_NLINKS, H_LINKS, LINK_SIZE,
   NB_IP, NB_STATE, NB_MAC, NB_DELETED, NUD_FAILED, NUD_INCOMPLETE, CNT_ORIGINATED, CNT_IN,
   DROP_IP_INHDR, DROP_NOT_SPECIFIED,
 } from './layout';
@@ -21,6 +21,7 @@ import { lpm_lookup_batch } from './tables/lpm';
 import { routeMemo, routeMemoOff } from './tables/route';
 import { ETH_HLEN } from './wire/ethernet';
 import { IP_DST } from './wire/ipv4';
+import { ETH_TYPE } from './wire/ethernet';
 import { ld32 } from './wire/bytes';
 
 export { lpm_lookup_batch };
@@ -51,19 +52,36 @@ function processChunk(vec: usize, n: u32): void {
   const scratch = <usize>load<u32>(ctx + C_SCRATCH);
   const dsts = scratch + S_DSTS;
   const leaves = scratch + S_ROUTES;
+  const which = scratch + S_WHICH;
+  let m: u32 = 0;
   if (root != 0) {
     for (let i: u32 = 0; i < n; i++) {
       const d = vec + <usize>i * DESC_SIZE;
-      // Any bytes will do for frames that turn out not to be IPv4: unused.
       const buf = <usize>load<u32>(d + D_BUF);
       const off = <u32>load<u16>(d + D_OFF);
-      const at = buf + off + (<u32>load<u8>(d + D_KIND) == K_RX ? ETH_HLEN + IP_DST : IP_DST);
-      store<u32>(dsts + (<usize>i << 2), validBuffer(buf, off, <u32>load<u16>(d + D_LEN)) ? ld32(at) : 0);
+      const len = <u32>load<u16>(d + D_LEN);
+      if (!validBuffer(buf, off, len)) continue;
+      let ip = buf + off;
+      if (<u32>load<u8>(d + D_KIND) == K_RX) {
+        if (len < ETH_HLEN + IP_HLEN || ld16(ip + ETH_TYPE) != ETH_P_IP) continue;
+        ip += ETH_HLEN;
+      } else if (len < IP_HLEN) {
+        continue;
+      }
+      store<u32>(dsts + (<usize>m << 2), ld32(ip + IP_DST));
+      store<u32>(which + (<usize>m << 2), i);
+      m++;
     }
-    lpm_lookup_batch(root, dsts, leaves, n);
+    lpm_lookup_batch(root, dsts, leaves, m);
   }
+  let next: u32 = 0; // the next looked-up packet
   for (let i: u32 = 0; i < n; i++) {
-    if (root != 0) routeMemo(load<u32>(dsts + (<usize>i << 2)), load<u32>(leaves + (<usize>i << 2)));
+    if (next < m && load<u32>(which + (<usize>next << 2)) == i) {
+      routeMemo(load<u32>(dsts + (<usize>next << 2)), load<u32>(leaves + (<usize>next << 2)));
+      next++;
+    } else {
+      routeMemoOff();
+    }
     const d = vec + <usize>i * DESC_SIZE;
     const buf = <usize>load<u32>(d + D_BUF);
     const off = <u32>load<u16>(d + D_OFF);

@@ -51,6 +51,7 @@ export const SCRATCH_SIZE: u32 = 4096;
 export const S_FRAGS: u32 = 0; // 256 x u32 fragment buffers
 export const S_DSTS: u32 = 1024; // 256 x u32 destinations of the batch's lookup pass
 export const S_ROUTES: u32 = 2048; // 256 x u32 their routing-table leaves
+export const S_WHICH: u32 = 3072; // 256 x u32 their places in the chunk
 export const LOOKUP_BATCH: u32 = 256;
 export const CTX_RECORD_DROPS: u32 = 1;
 

@@ -51,6 +51,7 @@ export function fdbLookup(br: usize, mac: u64, now: u32): usize {
 export const LEARN_OK: u32 = 0;
 export const LEARN_FULL: u32 = 1;
 export const LEARN_SKIPPED: u32 = 2;
+export const LEARN_REFRESHED: u32 = 3;
 
 /** Records that mac was seen on port (link index); br_fdb_update. */
 export function fdbLearn(br: usize, mac: u64, port: u32, now: u32): u32 {
@@ -59,8 +60,9 @@ export function fdbLearn(br: usize, mac: u64, port: u32, now: u32): u32 {
   if (cur != 0) {
     if ((load<u32>(e + F_FLAGS) & (FF_STATIC | FF_LOCAL)) != 0) return LEARN_SKIPPED;
     if (cur != port + 1) store<u64>(e, mac | (<u64>(port + 1) << 48));
-    store<u32>(e + F_UPDATED, now);
-    return LEARN_OK;
+    // Written only when it changes, as br_fdb_update does, to keep the line clean.
+    if (load<u32>(e + F_UPDATED) != now) store<u32>(e + F_UPDATED, now);
+    return LEARN_REFRESHED;
   }
   const used = load<u32>(br + L_FDB_USED);
   if (used >= load<u32>(br + L_FDB_MAX)) return LEARN_FULL;
