@@ -76,6 +76,7 @@ export const H_IPID: u32 = 60; // u32 next IP identification for generated packe
 export const H_PORTS: u32 = 64; // u32 address of the open-socket list (u32 proto<<16|port)
 export const H_NPORTS: u32 = 68; // u32
 export const H_NEIGH_USED: u32 = 72; // u32 neighbour slots in use
+export const H_IPIP: u32 = 76; // u32 index + 1 of the host's IPIP link (tunl0), 0 = none
 export const HF_FORWARDING: u32 = 1; // net.ipv4.ip_forward
 
 // Link
@@ -90,6 +91,11 @@ export const L_FDB_MASK: u32 = 20; // u32 slots - 1
 export const L_FDB_USED: u32 = 24; // u32 entries in use
 export const L_FDB_MAX: u32 = 28; // u32 learning stops at this many entries
 export const L_AGEING: u32 = 32; // u32 FDB ageing time, ms
+export const L_TUN_LOCAL: u32 = 36; // u32 IPIP: outer source, 0 = chosen by routing
+export const L_TUN_TTL: u32 = 40; // u8 IPIP: outer TTL, 0 = inherit the inner one
+export const L_TUN_FLAGS: u32 = 41; // u8 TF_*
+export const L_TUN_PEERS: u32 = 44; // u32 IPIP: address of the sorted u32 allowlist of outer sources
+export const L_TUN_NPEERS: u32 = 48; // u32
 export const L_RX_PACKETS: u32 = 64; // u64
 export const L_RX_BYTES: u32 = 72; // u64
 export const L_TX_PACKETS: u32 = 80; // u64
@@ -104,6 +110,8 @@ export const LF_PROXY_ARP: u32 = 2;
 export const LF_HAIRPIN: u32 = 4;
 export const LF_LEARNING: u32 = 8;
 export const LF_FLOOD: u32 = 16;
+export const TF_PMTUDISC: u32 = 1; // outer DF always set (Linux's default); off = nopmtudisc
+export const TF_PEERS: u32 = 2; // decapsulate only from the allowlist (Felix's rule)
 
 // Nexthop: what a routing-table leaf points at.
 export const NH_SIZE: u32 = 16;
@@ -244,7 +252,10 @@ export const STAT_neigh_failed: u32 = 21;
 export const STAT_udp_delivered: u32 = 22;
 export const STAT_tcp_delivered: u32 = 23;
 export const STAT_icmp_delivered: u32 = 24;
-export const STAT_COUNT: u32 = 25;
+export const STAT_ipip_encap: u32 = 25;
+export const STAT_ipip_decap: u32 = 26;
+export const STAT_ipip_rejected: u32 = 27;
+export const STAT_COUNT: u32 = 28;
 
 // IP protocols and EtherTypes the data plane knows.
 export const ETH_P_IP: u32 = 0x0800;

@@ -11,7 +11,7 @@ import {
   parseIPv4, formatIPv4, parseCidr, formatCidr, parseMac, formatMac, networkOf, broadcastOf, inPrefix,
 } from './packet/addr.js';
 
-export type LinkType = 'ether' | 'veth' | 'bridge';
+export type LinkType = 'ether' | 'veth' | 'bridge' | 'ipip';
 
 export interface LinkSpec {
   name: string;
@@ -28,6 +28,14 @@ export interface LinkSpec {
   fdbMax?: number;
   /** Bridges: FDB ageing time in ms (default 300 s). */
   ageingMs?: number;
+  /** IPIP: the outer source address (default: chosen by routing, as tunl0 does). */
+  local?: string;
+  /** IPIP: outer TTL, 0 = inherit the inner packet's (the default). */
+  ttl?: number;
+  /** IPIP: path MTU discovery (outer DF always set); Calico creates tunl0 with it off. */
+  pmtudisc?: boolean;
+  /** IPIP: decapsulate only packets from these addresses (Felix's allowlist); default: any. */
+  peers?: string[];
 }
 
 export interface LinkChange {
@@ -39,6 +47,8 @@ export interface LinkChange {
   hairpin?: boolean;
   learning?: boolean;
   flood?: boolean;
+  /** IPIP: replace the allowlist (null: accept any source). */
+  peers?: string[] | null;
 }
 
 export interface LinkInfo {
@@ -53,6 +63,8 @@ export interface LinkInfo {
   hairpin: boolean;
   learning: boolean;
   flood: boolean;
+  /** IPIP links: tunnel parameters. */
+  tunnel?: { local?: string; ttl: number; pmtudisc: boolean; peers?: string[] };
   stats: { rxPackets: number; rxBytes: number; txPackets: number; txBytes: number };
 }
 
@@ -127,7 +139,7 @@ interface AddrRec {
   dev: number;
 }
 
-const LINK_TYPES: Record<LinkType, number> = { ether: L.LT_ETHER, veth: L.LT_VETH, bridge: L.LT_BRIDGE };
+const LINK_TYPES: Record<LinkType, number> = { ether: L.LT_ETHER, veth: L.LT_VETH, bridge: L.LT_BRIDGE, ipip: L.LT_IPIP };
 const NUD_NAMES: Record<number, NeighInfo['state']> = {
   [L.NUD_INCOMPLETE]: 'INCOMPLETE',
   [L.NUD_REACHABLE]: 'REACHABLE',
@@ -445,10 +457,15 @@ class LinkNoun {
     }
     if (h.links.some((l) => !l.deleted && l.name === spec.name)) throw new Error(`${what}: device exists`);
     const type = LINK_TYPES[spec.type];
-    if (!type) throw new Error(`${what}: unknown link type "${spec.type}" (ether, veth, bridge)`);
+    if (!type) throw new Error(`${what}: unknown link type "${spec.type}" (ether, veth, bridge, ipip)`);
     const mac = spec.mac !== undefined ? parseMacFor(what, spec.mac) : defaultMac(h.name, spec.name);
-    const mtu = spec.mtu ?? 1500;
+    const mtu = spec.mtu ?? (spec.type === 'ipip' ? 1480 : 1500);
     checkMtu(what, mtu);
+    const tunnel = spec.type === 'ipip' ? this.tunnelParams(what, spec) : undefined;
+    if (spec.type !== 'ipip' && (spec.local ?? spec.ttl ?? spec.pmtudisc ?? spec.peers) !== undefined) {
+      throw new Error(`${what}: local, ttl, pmtudisc and peers are for ipip links`);
+    }
+    if (spec.type === 'ipip' && spec.master !== undefined) throw new Error(`${what}: an ipip link cannot be a bridge port`);
     let master = 0;
     if (spec.master !== undefined) master = this.bridgeIndex(what, spec.master) + 1;
     if (spec.master !== undefined && spec.type === 'bridge') throw new Error(`${what}: a bridge cannot be a bridge port`);
@@ -484,7 +501,48 @@ class LinkNoun {
     if (spec.learning === false) flags &= ~L.LF_LEARNING;
     if (spec.flood === false) flags &= ~L.LF_FLOOD;
     dv.setUint8(p + L.L_FLAGS, flags);
+    if (tunnel) {
+      dv.setUint32(p + L.L_TUN_LOCAL, tunnel.local, true);
+      dv.setUint8(p + L.L_TUN_TTL, tunnel.ttl);
+      dv.setUint8(p + L.L_TUN_FLAGS, tunnel.pmtudisc ? L.TF_PMTUDISC : 0);
+      this.writePeers(index, tunnel.peers);
+      if (dv.getUint32(h.ptr + L.H_IPIP, true) === 0) dv.setUint32(h.ptr + L.H_IPIP, index + 1, true);
+    }
     return this.info(index);
+  }
+
+  private tunnelParams(what: string, spec: LinkSpec) {
+    const local = spec.local !== undefined ? wrap(what, () => parseIPv4(spec.local!)) : 0;
+    const ttl = spec.ttl ?? 0;
+    if (!Number.isInteger(ttl) || ttl < 0 || ttl > 255) throw new Error(`${what}: ttl must be 0 (inherit) to 255`);
+    const peers = spec.peers === undefined ? undefined : this.parsePeers(what, spec.peers);
+    return { local, ttl, pmtudisc: spec.pmtudisc ?? true, peers };
+  }
+
+  private parsePeers(what: string, peers: string[]): Uint32Array {
+    if (!Array.isArray(peers)) throw new Error(`${what}: peers must be a list of addresses`);
+    return Uint32Array.from(new Set(peers.map((a) => wrap(what, () => parseIPv4(a))))).sort();
+  }
+
+  /** The allowlist is written aside and swapped in whole. */
+  private writePeers(i: number, peers: Uint32Array | undefined): void {
+    const h = this.host;
+    const p = h.linkPtr(i);
+    const dv = h.engine.dv;
+    const flags = dv.getUint8(p + L.L_TUN_FLAGS);
+    if (!peers) {
+      dv.setUint8(p + L.L_TUN_FLAGS, flags & ~L.TF_PEERS);
+      return;
+    }
+    const region = h.engine.alloc(Math.max(4, peers.length * 4));
+    new Uint32Array(h.engine.memory.buffer, region, peers.length).set(peers);
+    const old = dv.getUint32(p + L.L_TUN_PEERS, true);
+    const oldN = dv.getUint32(p + L.L_TUN_NPEERS, true);
+    dv.setUint32(p + L.L_TUN_NPEERS, 0, true);
+    dv.setUint32(p + L.L_TUN_PEERS, region, true);
+    dv.setUint32(p + L.L_TUN_NPEERS, peers.length, true);
+    dv.setUint8(p + L.L_TUN_FLAGS, flags | L.TF_PEERS);
+    if (old) h.engine.arena.release(old, Math.max(4, oldN * 4));
   }
 
   set(name: string, change: LinkChange): LinkInfo {
@@ -496,6 +554,8 @@ class LinkNoun {
     // Check everything before changing anything.
     if (change.mtu !== undefined) checkMtu(what, change.mtu);
     const mac = change.mac !== undefined ? parseMacFor(what, change.mac) : undefined;
+    if (change.peers !== undefined && h.links[i].type !== 'ipip') throw new Error(`${what}: peers are for ipip links`);
+    const peers = change.peers ? this.parsePeers(what, change.peers) : undefined;
     let master: number | undefined;
     if (change.master === null) master = 0;
     else if (change.master !== undefined) {
@@ -520,6 +580,7 @@ class LinkNoun {
     flag(change.learning, L.LF_LEARNING);
     flag(change.flood, L.LF_FLOOD);
     dv.setUint8(p + L.L_FLAGS, flags);
+    if (change.peers !== undefined) this.writePeers(i, peers);
     return this.info(i);
   }
 
@@ -536,6 +597,10 @@ class LinkNoun {
     h.addrs = h.addrs.filter((a) => a.dev !== i);
     h.routes = h.routes.filter((r) => r.dev !== i);
     h.links[i].deleted = true;
+    if (dv.getUint32(h.ptr + L.H_IPIP, true) === i + 1) {
+      const next = h.links.findIndex((l) => !l.deleted && l.type === 'ipip');
+      dv.setUint32(h.ptr + L.H_IPIP, next + 1, true);
+    }
     // The slot stays (indices are stable) but the link is down and detached.
     dv.setUint8(h.linkPtr(i) + L.L_FLAGS, 0);
     dv.setUint16(h.linkPtr(i) + L.L_MASTER, 0, true);
@@ -558,6 +623,21 @@ class LinkNoun {
     return i;
   }
 
+  private tunnelInfo(p: number): NonNullable<LinkInfo['tunnel']> {
+    const h = this.host;
+    const dv = h.engine.dv;
+    const local = dv.getUint32(p + L.L_TUN_LOCAL, true);
+    const tf = dv.getUint8(p + L.L_TUN_FLAGS);
+    const n = dv.getUint32(p + L.L_TUN_NPEERS, true);
+    const base = dv.getUint32(p + L.L_TUN_PEERS, true);
+    return {
+      ...(local ? { local: formatIPv4(local) } : {}),
+      ttl: dv.getUint8(p + L.L_TUN_TTL),
+      pmtudisc: (tf & L.TF_PMTUDISC) !== 0,
+      ...(tf & L.TF_PEERS ? { peers: Array.from({ length: n }, (_, k) => formatIPv4(dv.getUint32(base + k * 4, true))) } : {}),
+    };
+  }
+
   private info(i: number): LinkInfo {
     const h = this.host;
     const p = h.linkPtr(i);
@@ -577,6 +657,7 @@ class LinkNoun {
       hairpin: (flags & L.LF_HAIRPIN) !== 0,
       learning: (flags & L.LF_LEARNING) !== 0,
       flood: (flags & L.LF_FLOOD) !== 0,
+      ...(h.links[i].type === 'ipip' ? { tunnel: this.tunnelInfo(p) } : {}),
       stats: { rxPackets: n(L.L_RX_PACKETS), rxBytes: n(L.L_RX_BYTES), txPackets: n(L.L_TX_PACKETS), txBytes: n(L.L_TX_BYTES) },
     };
   }

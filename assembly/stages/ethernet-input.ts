@@ -1,7 +1,7 @@
 // Where every received frame starts (netif_receive_skb): link checks, the
 // bridge hook, then the protocol of the EtherType.
 import {
-  L_FLAGS, L_MASTER, L_MAC, LF_UP, L_RX_PACKETS, L_RX_BYTES, CNT_IN, ETH_P_ARP, ETH_P_IP,
+  L_FLAGS, L_MASTER, L_MAC, LF_UP, L_TYPE, LT_IPIP, L_RX_PACKETS, L_RX_BYTES, CNT_IN, ETH_P_ARP, ETH_P_IP,
   DROP_DEV_READY, DROP_PKT_TOO_SMALL, DROP_UNHANDLED_PROTO, DROP_OTHERHOST, STAT_arp_ignored,
 } from '../layout';
 import { link, count, stat, add64, drop, consume } from '../context';
@@ -24,6 +24,10 @@ export function ethernetInput(l: u32, buf: usize, off: u32, len: u32, tag: u32):
     drop(buf, DROP_PKT_TOO_SMALL, tag);
     return;
   }
+  if (<u32>load<u8>(lp + L_TYPE) == LT_IPIP) {
+    drop(buf, DROP_UNHANDLED_PROTO, tag); // a tunnel has no Ethernet to receive on
+    return;
+  }
   const master = <u32>load<u16>(lp + L_MASTER);
   if (master != 0) {
     bridgeInput(master - 1, l, buf, off, len, tag);
@@ -41,7 +45,7 @@ export function l3Input(dev: u32, buf: usize, off: u32, len: u32, tag: u32): voi
   const type = ld16(eth + ETH_TYPE);
   if (type == ETH_P_IP) {
     if (!forUs) drop(buf, DROP_OTHERHOST, tag);
-    else ip4Input(dev, buf, off, len, tag, multi);
+    else ip4Input(dev, buf, off + ETH_HLEN, len - ETH_HLEN, tag, multi);
   } else if (type == ETH_P_ARP) {
     if (!forUs) {
       stat(STAT_arp_ignored);

@@ -5,7 +5,6 @@ import {
   DROP_NOT_SPECIFIED, DROP_IP_INADDRERRORS, DROP_IP_INNOROUTES, DROP_BLACKHOLE, DROP_UNREACHABLE,
 } from '../layout';
 import { host, drop } from '../context';
-import { ETH_HLEN } from '../wire/ethernet';
 import { ipHeaderValid } from '../wire/checksum';
 import { ipTotLen, ipSrc, ipDst, isMulticast, isLoopback, INADDR_BROADCAST } from '../wire/ipv4';
 import {
@@ -16,11 +15,12 @@ import { ip4Forward } from './ip4-forward';
 import { ip4Local } from './ip4-local';
 import { icmpSend } from './icmp-error';
 
-/** An IPv4 frame for device dev; l2multi: it came to a broadcast/multicast MAC. */
-export function ip4Input(dev: u32, buf: usize, off: u32, len: u32, tag: u32, l2multi: bool): void {
-  const ipOff = off + ETH_HLEN;
+/**
+ * An IPv4 packet of n bytes at buf+ipOff received on device dev; l2multi: it
+ * came to a broadcast/multicast MAC.
+ */
+export function ip4Input(dev: u32, buf: usize, ipOff: u32, n: u32, tag: u32, l2multi: bool): void {
   const ip = buf + ipOff;
-  const n = len - ETH_HLEN;
   if (n < 20) {
     drop(buf, DROP_IP_INHDR, tag);
     return;

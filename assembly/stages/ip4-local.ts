@@ -1,6 +1,6 @@
 // Local delivery (ip_local_deliver): the host's own ICMP, UDP and TCP.
 import {
-  H_IPID, IPPROTO_ICMP, IPPROTO_UDP, IPPROTO_TCP, TAG_GENERATED, HEADROOM, CNT_LOCAL, CNT_GENERATED,
+  H_IPID, IPPROTO_ICMP, IPPROTO_UDP, IPPROTO_TCP, IPPROTO_IPIP, TAG_GENERATED, HEADROOM, CNT_LOCAL, CNT_GENERATED,
   DROP_HDR_TRUNC, DROP_ICMP_CSUM, DROP_UDP_CSUM, DROP_TCP_CSUM, DROP_PKT_TOO_SMALL, DROP_NO_SOCKET,
   DROP_IP_NOPROTO,
   STAT_ip4_local, STAT_icmp_echo_reply, STAT_icmp_delivered, STAT_udp_delivered, STAT_tcp_delivered,
@@ -26,6 +26,7 @@ import {
 import { isOpen } from '../tables/route';
 import { icmpSend } from './icmp-error';
 import { ip4Output } from './ip4-output';
+import { ipipDecap } from './ipip';
 
 /**
  * The IPv4 packet at buf+ipOff (tot bytes) is for this host. bcast: sent to
@@ -83,6 +84,8 @@ export function ip4Local(buf: usize, ipOff: u32, tot: u32, tag: u32, bcast: bool
       if (!bcast && !l2multi && (<u32>load<u8>(l4 + TCP_FLAGS) & TH_RST) == 0) sendReset(ip, l4, n);
       drop(buf, DROP_NO_SOCKET, tag);
     }
+  } else if (proto == IPPROTO_IPIP && !bcast && !l2multi && ipipDecap(buf, ipOff, ihl, tot, tag)) {
+    // the inner packet went on from the tunnel
   } else {
     icmpSend(ip, ICMP_DEST_UNREACH, ICMP_PROT_UNREACH, 0, ipDst(ip), bcast || l2multi);
     drop(buf, DROP_IP_NOPROTO, tag);

@@ -7,26 +7,36 @@
 const T_S: usize = 4; // u32 direct-pointing bits
 const T_NODES: usize = 8; // u32 offset of the node area
 const T_DIR: usize = 64; // the direct-pointing array follows the header
-// Node: vector u64, leafvec u64, leaves offset - 2 u32, children offset - NODE_SIZE u32.
+// Nodes (layout in src/tables/lpm.ts): vector u64, leafvec u64, then in a
+// top node its leaves and its children's offset, in a deeper (fixed-size,
+// sibling) node the offsets of its leaves and children.
 const N_VEC: usize = 0;
 const N_LEAFVEC: usize = 8;
+const TOP_LEAVES: usize = 16;
 const N_LEAF: usize = 16;
 const N_CHILD: usize = 20;
 const NODE_SIZE: u32 = 24;
 
-// Walks from direct-pointing entry d (DIR_LEAF | value, or a node's offset)
-// at bit offset off. Shifting a vector left by 63 - chunk keeps the bits up
-// to the chunk's, with the chunk's own bit on top: its sign says node or
-// leaf, its popcnt is the rank among the siblings (hence the biased offsets).
+// Walks from direct-pointing entry d (DIR_LEAF | value, or a top node's
+// offset) with the address bits from off on. Shifting a vector left by
+// 63 - chunk keeps the bits up to the chunk's with the chunk's own on top:
+// the sign says node or leaf, the popcnt is the rank (so stored offsets are
+// biased by one element).
 @inline function walk(area: usize, addr: u32, off: u32, d: u32): u32 {
   if (<i32>d < 0) return d & 0xffff;
+  let n = area + d;
+  let sh = <u64>(~(addr << off) >>> 26); // 63 - chunk
+  let t = load<u64>(n, N_VEC) << sh;
+  const lv = load<u64>(n, N_LEAFVEC);
+  if (<i64>t >= 0) return load<u16>(n + (<u32>popcnt(lv << sh) << 1), TOP_LEAVES - 2);
+  // Deeper (rare for random destinations): past the top node's leaves.
+  n = area + load<u32>(n + (<u32>popcnt(lv) << 1), TOP_LEAVES) + <u32>popcnt(t) * NODE_SIZE;
   while (true) {
-    const n = area + d;
-    const sh = <u64>(~(addr << off) >>> 26); // 63 - chunk
-    const t = load<u64>(n, N_VEC) << sh;
-    if (<i64>t >= 0) return load<u16>(area + load<u32>(n, N_LEAF) + (<u32>popcnt(load<u64>(n, N_LEAFVEC) << sh) << 1));
-    d = load<u32>(n, N_CHILD) + <u32>popcnt(t) * NODE_SIZE;
     off += 6;
+    sh = <u64>(~(addr << off) >>> 26);
+    t = load<u64>(n, N_VEC) << sh;
+    if (<i64>t >= 0) return load<u16>(area + load<u32>(n, N_LEAF) + (<u32>popcnt(load<u64>(n, N_LEAFVEC) << sh) << 1));
+    n = area + load<u32>(n, N_CHILD) + <u32>popcnt(t) * NODE_SIZE;
   }
 }
 
