@@ -220,3 +220,15 @@ export function rx_refill(vec: usize, n: u32, tmpl: usize, stride: u32): void {
     memory.copy(<usize>load<u32>(d + D_BUF) + <usize>load<u16>(d + D_OFF), tmpl + <usize>i * stride, <u32>load<u16>(d + D_LEN));
   }
 }
+
+/**
+ * Turns the transmitted frames of an output vector into frames received on
+ * `link` of the next host (a wire between two hosts), in place.
+ */
+export function tx_to_rx(vec: usize, n: u32, link: u32): void {
+  for (let i: u32 = 0; i < n; i++) {
+    const d = vec + <usize>i * DESC_SIZE;
+    store<u8>(d + D_KIND, <u8>K_RX);
+    store<u16>(d + D_LINK, <u16>link);
+  }
+}

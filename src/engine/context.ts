@@ -54,6 +54,17 @@ export class Context {
     (this.dp.pool_init as Fn)(this.ptr, stack, pool, this.buffers);
   }
 
+  /**
+   * Where the data plane writes outputs (default: this context's own output
+   * vector). Alternating two vectors lets one host's output be the next
+   * host's input without a copy.
+   */
+  outputTo(vec: number, capacity: number): void {
+    const dv = this.engine.dv;
+    dv.setUint32(this.ptr + L.C_OUT, vec, true);
+    dv.setUint32(this.ptr + L.C_OUT_CAP, capacity, true);
+  }
+
   /** Free buffers left in the pool. */
   get free(): number {
     return this.engine.dv.getUint32(this.ptr + L.C_POOL_FREE, true);

@@ -1,0 +1,158 @@
+// The headline: Calico's pod-to-pod path (pod -> node 1 -> underlay -> node 2
+// -> pod) in IPIP mode against native (BGP) mode, and the two IPIP halves
+// alone. Frames are moved from one node to the next by descriptor, as a wire.
+import { Context } from '../src/engine/context.js';
+import * as L from '../src/engine/layout.gen.js';
+import type { Host } from '../src/host.js';
+import { buildCalico, CALI_MAC } from '../src/scenarios/calico.js';
+import { udpPacket, ipFrame } from '../src/packet/craft.js';
+import { nsPerUnit, gbps } from './timing.js';
+import type { BenchMode, BenchOptions, BenchResult } from './types.js';
+
+const BATCH = 256;
+const PODS = 10;
+const TEMPLATES = 4096;
+type Fn = (...a: number[]) => number;
+type Kind = 'calico-ipip' | 'calico-native' | 'ipip-encap' | 'ipip-decap';
+
+interface Path {
+  ctx: Context;
+  hosts: Host[];
+  /** Link index on hosts[k+1] where hosts[k]'s frames arrive. */
+  links: number[];
+  vecs: number[];
+  templates: number;
+  stride: number;
+  frameLen: number;
+  payload: number;
+}
+
+function podMac(node: number, pod: number): string {
+  return `02:aa:00:00:${node.toString(16).padStart(2, '0')}:${pod.toString(16).padStart(2, '0')}`;
+}
+
+/** Two nodes with PODS pods each; frames from node 1's pods to node 2's. */
+function setup(kind: Kind, opts: BenchOptions): Path {
+  const ipip = kind !== 'calico-native';
+  const cluster = buildCalico({ nodes: 2, podsPerNode: PODS, ipipMode: ipip ? 'Always' : 'Never' });
+  const [n1, n2] = cluster.nodes;
+  const e = cluster.engine;
+  // The underlay and the pods' MACs are resolved: the path measured is the steady state.
+  n1.host.neigh.add({ ip: n2.ip, mac: n2.host.link.get('eth0').mac, dev: 'eth0' });
+  n2.host.neigh.add({ ip: n1.ip, mac: n1.host.link.get('eth0').mac, dev: 'eth0' });
+  n2.pods.forEach((p, j) => n2.host.neigh.add({ ip: p.ip, mac: podMac(2, j), dev: p.cali }));
+  const ctx = new Context(e, { buffers: BATCH * 4, outputs: BATCH * 4 });
+  const frameLen = opts.size - 4; // without the FCS
+  const payload = frameLen - 14 - 20 - 8;
+  if (payload < 0) throw new Error(`${kind}: --size ${opts.size} is too small for a UDP frame`);
+  if (frameLen - 14 > 1480 && ipip) throw new Error(`${kind}: --size ${opts.size} does not fit tunl0's MTU of 1480`);
+  const flows = opts.flows || TEMPLATES;
+  const stride = (frameLen + 63) & ~63;
+  const templates = Math.min(flows, TEMPLATES);
+  const tmpl = e.alloc(templates * stride);
+  const frames: Uint8Array[] = [];
+  for (let i = 0; i < templates; i++) {
+    const a = i % PODS;
+    const b = (i >> 4) % PODS;
+    const ip = udpPacket({ src: n1.pods[a].ip, dst: n2.pods[b].ip, sport: 10000 + (i % 50000), dport: 5201, size: payload });
+    frames.push(ipFrame(CALI_MAC, podMac(1, a), ip));
+  }
+  const hosts = [n1.host, n2.host];
+  const n1Links = frames.map((_, i) => n1.host.link.get(n1.pods[i % PODS].cali).index);
+  const eth0On2 = n2.host.link.get('eth0').index;
+  hosts.forEach((h) => h.commit());
+  if (kind === 'ipip-decap') {
+    // Node 2 alone, fed with what node 1 puts on the underlay.
+    const out = n1.host.receive(frames.map((frame, i) => ({ link: n1.pods[i % PODS].cali, frame })), 0);
+    const encapsulated = out.filter((o) => o.kind === 'tx').map((o) => (o as { frame: Uint8Array }).frame);
+    if (encapsulated.length !== templates) throw new Error('ipip-decap: node 1 did not encapsulate every frame');
+    const s2 = (encapsulated[0].length + 63) & ~63;
+    const t2 = e.alloc(templates * s2);
+    encapsulated.forEach((f, i) => e.u8.set(f, t2 + i * s2));
+    const vecs = makeVectors(ctx, encapsulated, () => eth0On2);
+    return { ctx, hosts: [n2.host], links: [], vecs, templates: t2, stride: s2, frameLen, payload };
+  }
+  frames.forEach((f, i) => e.u8.set(f, tmpl + i * stride));
+  const vecs = makeVectors(ctx, frames, (i) => n1Links[i]);
+  return { ctx, hosts: kind === 'ipip-encap' ? [n1.host] : hosts, links: [eth0On2], vecs, templates: tmpl, stride, frameLen, payload };
+}
+
+/** Input vectors of BATCH descriptors, one per template, each with its own buffer. */
+function makeVectors(ctx: Context, frames: Uint8Array[], link: (i: number) => number): number[] {
+  const e = ctx.engine;
+  const vecs: number[] = [];
+  for (let start = 0; start < frames.length; start += BATCH) {
+    const vec = e.alloc(BATCH * L.DESC_SIZE);
+    for (let j = 0; j < BATCH; j++) {
+      const i = (start + j) % frames.length;
+      const d = vec + j * L.DESC_SIZE;
+      const buf = j < BATCH && start === 0 ? ctx.allocBuffer() : e.dv.getUint32(vecs[0] + j * L.DESC_SIZE + L.D_BUF, true);
+      e.dv.setUint32(d + L.D_BUF, buf, true);
+      e.dv.setUint16(d + L.D_OFF, L.HEADROOM, true);
+      e.dv.setUint16(d + L.D_LEN, frames[i].length, true);
+      e.dv.setUint16(d + L.D_LINK, link(i), true);
+      e.dv.setUint8(d + L.D_KIND, L.K_RX);
+    }
+    vecs.push(vec);
+  }
+  return vecs;
+}
+
+function mode(kind: Kind, description: string): BenchMode {
+  return {
+    name: kind,
+    description,
+    defaultSizes: kind.startsWith('calico') ? [64, 512, 1400] : [64],
+    async run(opts: BenchOptions): Promise<BenchResult[]> {
+      const p = setup(kind, opts);
+      const e = p.ctx.engine;
+      const process = e.dp.process as Fn;
+      const refill = e.dp.rx_refill as Fn;
+      const toRx = e.dp.tx_to_rx as Fn;
+      const outs = [e.alloc(BATCH * 4 * L.DESC_SIZE), e.alloc(BATCH * 4 * L.DESC_SIZE)];
+      let b = 0;
+      const batch = (): number => {
+        const vec = p.vecs[b];
+        refill(vec, BATCH, p.templates + b * BATCH * p.stride, p.stride);
+        b = (b + 1) % p.vecs.length;
+        let input = vec;
+        let n = BATCH;
+        for (let k = 0; k < p.hosts.length; k++) {
+          p.ctx.outputTo(outs[k & 1], BATCH * 4);
+          n = process(p.ctx.ptr, p.hosts[k].ptr, input, n, 1);
+          if (k + 1 < p.hosts.length) toRx(outs[k & 1], n, p.links[k]);
+          input = outs[k & 1];
+        }
+        return n;
+      };
+      for (let i = 0; i < p.vecs.length * 2; i++) {
+        const n = batch();
+        if (n !== BATCH) {
+          const why = p.hosts.map((h) => `${h.name} ${JSON.stringify(h.stats().drops)}`).join('; ');
+          throw new Error(`${kind}: ${n} of ${BATCH} frames came through (${why})`);
+        }
+      }
+      const perRound = 100;
+      const ns = nsPerUnit(() => {
+        for (let i = 0; i < perRound; i++) batch();
+      }, perRound * BATCH, opts.quick ? 5 : 15, 2, opts.progress);
+      for (const h of p.hosts) if (h.stats().fates.dropped) throw new Error(`${kind}: frames were dropped on ${h.name}`);
+      const mpps = 1e3 / ns;
+      const ipip = kind !== 'calico-native';
+      const underlayBytes = opts.size + (ipip ? 20 : 0);
+      return [{
+        mode: kind, size: opts.size, flows: Math.min(opts.flows || TEMPLATES, TEMPLATES), workers: 1,
+        mpps, gbps: gbps(mpps, opts.size), nsPerPacket: ns,
+        label: kind === 'ipip-encap' ? 'node 1: pod -> tunl0 -> eth0' : kind === 'ipip-decap' ? 'node 2: eth0 -> tunl0 -> pod' : 'pod -> node1 -> underlay -> node2 -> pod',
+        underlayFrame: underlayBytes,
+        underlayGbps: gbps(mpps, underlayBytes),
+        goodputGbps: (mpps * p.payload * 8) / 1000,
+      }];
+    },
+  };
+}
+
+export const calicoIpipMode = mode('calico-ipip', "Calico pod-to-pod across two nodes, IPIP mode (tunl0)");
+export const calicoNativeMode = mode('calico-native', 'Calico pod-to-pod across two nodes, native (BGP) mode');
+export const ipipEncapMode = mode('ipip-encap', 'one node encapsulating pod traffic into IPIP');
+export const ipipDecapMode = mode('ipip-decap', 'one node decapsulating IPIP to its pods');
