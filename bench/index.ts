@@ -11,7 +11,7 @@ export type { BenchMode, BenchOptions, BenchResult } from './types.js';
 export const MODES: BenchMode[] = [calicoIpipMode, calicoNativeMode, ipipEncapMode, ipipDecapMode, lpmMode, bridgeMode, routeMode];
 
 /** What `podnet bench` runs without --mode. */
-export const DEFAULT_MODES: string[] = ['lpm', 'bridge', 'route'];
+export const DEFAULT_MODES: string[] = ['calico-ipip', 'calico-native'];
 
 export function findMode(name: string): BenchMode | undefined {
   return MODES.find((m) => m.name === name);

@@ -9,6 +9,7 @@ import { buildReport, formatBaselines, formatExtras, formatNumber, formatSpeedup
 import type { BenchMode, BenchResult } from '../bench/types.js';
 import { benchVerb, planFromArgs, runBench, type ProgressDisplay } from '../src/cli/bench.js';
 import { parseArgs, UsageError } from '../src/cli/podnet.js';
+import { DEFAULT_MODES, MODES } from '../bench/index.js';
 
 const root = join(import.meta.dirname, '..');
 const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
@@ -47,7 +48,8 @@ describe('podnet (built CLI)', () => {
       const r = podnet(...args);
       expect(r.status).toBe(0);
       for (const flag of ['--mode', '--size', '--flows', '--workers', '--json', '--quick']) expect(r.stdout).toContain(flag);
-      expect(r.stdout).toMatch(/Modes:\n\s+lpm\b/);
+      expect(r.stdout).toMatch(/Modes:\n/);
+      for (const m of MODES) expect(r.stdout).toContain(m.name);
     }
   });
 
@@ -149,7 +151,7 @@ describe('argument parsing', () => {
     expect(plan.sizes).toEqual([64, 128]);
     expect(plan.flows).toBe(10);
     expect(plan.workers).toBe(1);
-    expect(plan.modes.map((m) => m.name)).toEqual(['lpm']);
+    expect(plan.modes.map((m) => m.name)).toEqual(DEFAULT_MODES);
   });
 });
 

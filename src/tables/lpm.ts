@@ -4,20 +4,25 @@
 // Blob (all offsets relative to its start, so it can be copied anywhere):
 //   header   64 bytes (T_* below)
 //   dir      2^s u32 entries indexed by the top s address bits: a leaf
-//            (DIR_LEAF | value) or the byte offset of a node in the area
-//   area     groups of sibling nodes, each group followed by its nodes' leaves.
-//            Node (NODE_SIZE bytes): vector u64 (bit c set = chunk c is a
-//            node), leafvec u64 (bit c set = a run of equal leaves starts at
-//            chunk c), leaves offset - 2 (u32), children offset - NODE_SIZE
-//            (u32). Children of a node are contiguous, so a child is found by
-//            counting set bits; leaves are u16 values, one per run.
+//            (DIR_LEAF | value) or the offset of a top node in the area
+//   area     nodes and leaves. A node splits its range in 64 chunks (stride
+//            6): vector u64 (bit c set = chunk c is a node), leafvec u64 (bit
+//            c set = a run of equal leaves starts at chunk c); leaves are u16
+//            values, one per run. A child or leaf is found by counting set
+//            bits up to its chunk (popcnt).
+//            Top node: the vectors, its leaves inline, then (when it has
+//            children) the u32 offset of its children - NODE_SIZE.
+//            Deeper nodes come in groups of siblings, NODE_SIZE bytes each so
+//            they can be indexed by rank: the vectors, the u32 offset of the
+//            leaves - 2, the u32 offset of the children - NODE_SIZE; the
+//            group's leaves follow it.
 //
 // The structure depends only on the function address -> value, so the builder
 // first flattens the prefixes into that function (sorted breakpoints), then
 // cuts it into a leaf wherever it is constant over a chunk and into a node
-// where it is not. Keeping one leaf per run of equal values (leaf compression)
-// keeps Internet-sized tables small; keeping leaves next to their node saves a
-// cache miss per lookup.
+// where it is not. One leaf per run of equal values (leaf compression) keeps
+// Internet-sized tables small. Random destinations mostly end in a top node:
+// with its leaves inline, that costs one cache line after the dir entry.
 
 export interface PrefixSet {
   addrs: Uint32Array;
@@ -38,6 +43,8 @@ export const T_SIZE = 28;
 export const T_DIR = 64;
 export const LPM_MAGIC = 0x344d504c; // 'LPM4'
 export const NODE_SIZE = 24;
+const N_LEAF = 16;
+const N_CHILD = 20;
 export const DIR_LEAF = 0x80000000;
 
 export interface LpmOptions {
@@ -204,73 +211,87 @@ export function buildLpm(t: PrefixSet, opts: LpmOptions = {}): Uint8Array {
     kids.push(new Int32Array(64));
   }
 
-  // Fills the k sibling nodes at `at`, sibling i covering [los[i], +2^(32-off))
-  // with js[i] the last breakpoint at or before its start. The siblings'
-  // leaves go right after the group, so a node and its leaves share cache
-  // lines; then each sibling's children become a group of their own.
-  const fillGroup = (at: number, k: number, los: Float64Array, js: Int32Array, first: number, off: number, depth: number) => {
+  // Scans the node covering [base, base + 2^(32 - off)), j the last
+  // breakpoint at or before base: its vectors go to vlo..lhi, its leaves to
+  // leafTmp (nl of them), its internal children to slot `slot` of the
+  // depth's scratch (ki of them).
+  let vlo = 0, vhi = 0, llo = 0, lhi = 0, nl = 0, ki = 0;
+  const scan = (base: number, j: number, off: number, depth: number, slot: number) => {
     const r = 32 - off;
     const size = r >= 6 ? 2 ** (r - 6) : 1;
     const cLo = kidLo[depth];
     const cJ = kidJ[depth];
-    const nk = kids[depth];
-    nNodes += k;
-    for (let i = 0; i < k; i++) {
-      const base = los[first + i];
-      let j = js[first + i];
-      let vlo = 0, vhi = 0, llo = 0, lhi = 0;
-      let nl = 0;
-      let ki = 0;
-      for (let c = 0; c < 64; c++) {
-        const lo = base + (r >= 6 ? c * size : c >>> (6 - r));
-        while (bpStart[j + 1] <= lo) j++;
-        if (size > 1 && bpStart[j + 1] < lo + size) {
-          if (c < 32) vlo |= 1 << c;
-          else vhi |= 1 << (c - 32);
-          cLo[i * 64 + ki] = lo;
-          cJ[i * 64 + ki] = j;
-          ki++;
-        } else if (nl === 0 || bpVal[j] !== leafTmp[nl - 1]) {
-          leafTmp[nl++] = bpVal[j];
-          if (c < 32) llo |= 1 << c;
-          else lhi |= 1 << (c - 32);
-        }
+    vlo = vhi = llo = lhi = nl = ki = 0;
+    for (let c = 0; c < 64; c++) {
+      const lo = base + (r >= 6 ? c * size : c >>> (6 - r));
+      while (bpStart[j + 1] <= lo) j++;
+      if (size > 1 && bpStart[j + 1] < lo + size) {
+        if (c < 32) vlo |= 1 << c;
+        else vhi |= 1 << (c - 32);
+        cLo[slot * 64 + ki] = lo;
+        cJ[slot * 64 + ki] = j;
+        ki++;
+      } else if (nl === 0 || bpVal[j] !== leafTmp[nl - 1]) {
+        leafTmp[nl++] = bpVal[j];
+        if (c < 32) llo |= 1 << c;
+        else lhi |= 1 << (c - 32);
       }
+    }
+    nNodes++;
+    nLeaves += nl;
+  };
+  const putLeaves = (at: number) => {
+    for (let l = 0; l < nl; l++) dv.setUint16(at + l * 2, leafTmp[l], true);
+  };
+  const putVectors = (at: number) => {
+    dv.setUint32(at, vlo, true);
+    dv.setUint32(at + 4, vhi, true);
+    dv.setUint32(at + 8, llo, true);
+    dv.setUint32(at + 12, lhi, true);
+  };
+  // A group of k sibling nodes at `at` (fixed size, so a child is found by
+  // rank), sibling i starting at los[first + i] with breakpoint js[first + i].
+  // The siblings' leaves follow the group; then each sibling's children
+  // become a group of their own.
+  const fillGroup = (at: number, k: number, los: Float64Array, js: Int32Array, first: number, off: number, depth: number) => {
+    const nk = kids[depth];
+    for (let i = 0; i < k; i++) {
+      scan(los[first + i], js[first + i], off, depth, i);
       nk[i] = ki;
       const leafAt = reserve(nl * 2);
-      for (let l = 0; l < nl; l++) dv.setUint16(leafAt + l * 2, leafTmp[l], true);
-      nLeaves += nl;
-      const n = at + i * NODE_SIZE;
-      dv.setUint32(n, vlo, true);
-      dv.setUint32(n + 4, vhi, true);
-      dv.setUint32(n + 8, llo, true);
-      dv.setUint32(n + 12, lhi, true);
-      dv.setUint32(n + 16, (leafAt - 2) >>> 0, true); // the lookup adds popcnt * 2 >= 2
+      putLeaves(leafAt);
+      putVectors(at + i * NODE_SIZE);
+      dv.setUint32(at + i * NODE_SIZE + N_LEAF, (leafAt - 2) >>> 0, true); // the lookup adds popcnt * 2 >= 2
     }
     for (let i = 0; i < k; i++) {
-      const ki = nk[i];
-      if (ki === 0) continue;
+      if (nk[i] === 0) continue;
       top = (top + 7) & ~7;
-      const group = reserve(ki * NODE_SIZE);
-      dv.setUint32(at + i * NODE_SIZE + 20, (group - NODE_SIZE) >>> 0, true); // popcnt * NODE_SIZE >= NODE_SIZE
-      fillGroup(group, ki, cLo, cJ, i * 64, off + 6, depth + 1);
+      const group = reserve(nk[i] * NODE_SIZE);
+      dv.setUint32(at + i * NODE_SIZE + N_CHILD, (group - NODE_SIZE) >>> 0, true); // popcnt * NODE_SIZE >= NODE_SIZE
+      fillGroup(group, nk[i], kidLo[depth], kidJ[depth], i * 64, off + 6, depth + 1);
     }
   };
 
+  // The nodes the direct-pointing array points at stand alone, so they hold
+  // their leaves inline (and the children's offset after them).
   const dsize = 2 ** (32 - s);
-  const one = new Float64Array(1);
-  const oneJ = new Int32Array(1);
   let j = 0;
   for (let i = 0; i < 1 << s; i++) {
     const lo = i * dsize;
     while (bpStart[j + 1] <= lo) j++;
     if (bpStart[j + 1] < lo + dsize) {
-      top = (top + 7) & ~7;
-      const at = reserve(NODE_SIZE);
+      scan(lo, j, s, 0, 0);
+      const at = reserve(16 + nl * 2 + (ki > 0 ? 4 : 0));
       dir[i] = at;
-      one[0] = lo;
-      oneJ[0] = j;
-      fillGroup(at, 1, one, oneJ, 0, s, 0);
+      putVectors(at);
+      putLeaves(at + 16);
+      if (ki > 0) {
+        const k = ki;
+        top = (top + 7) & ~7;
+        const group = reserve(k * NODE_SIZE);
+        dv.setUint32(at + 16 + nl * 2, (group - NODE_SIZE) >>> 0, true);
+        fillGroup(group, k, kidLo[0], kidJ[0], 0, s + 6, 1);
+      }
     } else {
       dir[i] = (DIR_LEAF | bpVal[j]) >>> 0;
     }
