@@ -12,9 +12,9 @@ import { IP_CHECK, IP_HLEN } from './wire/ipv4';
 import { checksum } from './wire/checksum';
 import { st16 } from './wire/bytes';
 import { fdbSet, fdbDelete, fdbFlushPort } from './tables/fdb';
-import { neighProbe, neighClaim, neighFind } from './tables/neigh';
+import { neighProbe, neighClaim, neighFind, neighGrow } from './tables/neigh';
 import { ethernetInput } from './stages/ethernet-input';
-import { neighTimers } from './stages/neigh-output';
+import { neighTimers, flushQueue } from './stages/neigh-output';
 import { ip4Output } from './stages/ip4-output';
 
 import { lpm_lookup_batch } from './tables/lpm';
@@ -201,10 +201,13 @@ export function neigh_set(h: usize, ip: u32, dev: u32, lo: u32, hi: u32, state: 
   return true;
 }
 
-/** Deletes (ip, dev); packets still waiting on it are dropped at the next batch. */
-export function neigh_del(h: usize, ip: u32, dev: u32): bool {
+/** Deletes (ip, dev); packets still waiting on it are dropped (NEIGH_FAILED). */
+export function neigh_del(c: usize, h: usize, ip: u32, dev: u32): bool {
   const e = neighFind(h, ip, dev);
   if (e == 0) return false;
+  enter(c, h, 0);
+  store<u32>(ctx + C_OUT_N, 0);
+  flushQueue(e, dev, true);
   store<u8>(e + NB_STATE, <u8>NUD_FAILED);
   store<u32>(e + NB_IP, NB_DELETED);
   return true;
@@ -231,4 +234,9 @@ export function tx_to_rx(vec: usize, n: u32, link: u32): void {
     store<u8>(d + D_KIND, <u8>K_RX);
     store<u16>(d + D_LINK, <u16>link);
   }
+}
+
+/** Rehashes the host's neighbour table into `table` of mask + 1 slots. */
+export function neigh_grow(h: usize, table: usize, mask: u32): void {
+  neighGrow(h, table, mask);
 }

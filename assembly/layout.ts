@@ -224,7 +224,8 @@ export const DROP_BR_NO_EGRESS: u32 = 26;
 export const DROP_ARP_INVALID: u32 = 27;
 export const DROP_INVALID_PROTO: u32 = 28;
 export const DROP_NETFILTER_DROP: u32 = 29;
-export const DROP_COUNT: u32 = 30;
+export const DROP_NEIGH_CREATEFAIL: u32 = 30;
+export const DROP_COUNT: u32 = 31;
 
 // Stage events (counters beside the drop reasons, named stage_event).
 export const STAT_bridge_learned: u32 = 0;

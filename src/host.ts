@@ -182,7 +182,7 @@ export class Host {
     this.name = opts.name;
     this.engine = opts.engine ?? defaultEngine();
     const e = this.engine;
-    const slots = opts.neighSlots ?? 256;
+    const slots = opts.neighSlots ?? 64;
     if (!Number.isInteger(slots) || slots < 8 || (slots & (slots - 1)) !== 0) {
       throw new Error(`host ${opts.name}: neighSlots must be a power of two >= 8, got ${slots}`);
     }
@@ -276,8 +276,12 @@ export class Host {
     const ctx = mainContext(this.engine);
     ctx.recordDrops = true;
     const out: Output[] = [];
-    for (let start = 0; start < count; start += ctx.batch) {
-      const n = Math.min(ctx.batch, count - start);
+    // A frame can fan out to every link (a flood) plus a few generated packets:
+    // batches are cut so the outputs and the buffer pool always suffice.
+    const fanout = this.links.length + 4;
+    const step = Math.max(1, Math.min(ctx.batch, Math.floor(ctx.outputs / fanout), Math.floor(ctx.buffers / (2 * fanout))));
+    for (let start = 0; start < count; start += step) {
+      const n = Math.min(step, count - start);
       for (let j = 0; j < n; j++) fill(ctx, start + j, j);
       out.push(...this.collect(ctx, ctx.process(this.ptr, n, now)));
     }
@@ -382,6 +386,7 @@ export class Host {
    * nexthops and LPM table are written aside, then swapped in by pointer.
    */
   commit(): void {
+    this.growNeighbours();
     if (!this.dirty) return;
     const e = this.engine;
     const { prefixes, nexthops } = compileRoutes(this.routes, this.localRoutes());
@@ -410,6 +415,17 @@ export class Host {
     this.nhRegion = { ptr: nh, size: nexthops.length };
     this.addrRegion = { ptr: addrs, size: addrBytes };
     this.dirty = false;
+  }
+
+  /** Doubles the neighbour table once it is half full (Linux's gc thresholds grow it too). */
+  private growNeighbours(): void {
+    const dv = this.engine.dv;
+    const slots = dv.getUint32(this.ptr + L.H_NEIGH_MASK, true) + 1;
+    if (dv.getUint32(this.ptr + L.H_NEIGH_USED, true) * 2 < slots) return;
+    const old = dv.getUint32(this.ptr + L.H_NEIGH, true);
+    const table = this.engine.alloc(slots * 2 * L.NEIGH_SIZE);
+    this.call('neigh_grow', this.ptr, table, slots * 2 - 1);
+    this.engine.arena.release(old, slots * L.NEIGH_SIZE);
   }
 
   /** Bytes of the routing table the data plane reads (LPM + nexthops). */
@@ -882,7 +898,7 @@ class NeighNoun {
     const what = `neigh del ${spec?.ip} dev ${spec?.dev}`;
     const ip = wrap(what, () => parseIPv4(spec.ip));
     const dev = h.linkIndex(spec.dev);
-    if (!h.call('neigh_del', h.ptr, ip, dev)) throw new Error(`${what}: no such entry`);
+    if (!h.call('neigh_del', mainContext(h.engine).ptr, h.ptr, ip, dev)) throw new Error(`${what}: no such entry`);
   }
 
   list(): NeighInfo[] {

@@ -262,3 +262,36 @@ describe('the control plane refuses bad input and changes nothing', () => {
     expect(h.route.get('1.1.1.1')).toBeNull();
   });
 });
+
+describe('the neighbour table', () => {
+  it('grows between batches and keeps waiting packets across the move', async () => {
+    const h = await Host.create({ name: 'h', forwarding: true, engine: new Engine(), neighSlots: 8 });
+    h.link.add({ name: 'eth0', type: 'ether', mac: '02:00:00:00:00:01' });
+    h.link.add({ name: 'eth1', type: 'ether', mac: '02:00:00:00:01:01' });
+    h.addr.add('eth0', '10.0.0.1/24');
+    h.addr.add('eth1', '10.0.1.1/24');
+    // A packet waits for 10.0.1.9 while 40 senders fill the table in batches of 2.
+    h.receive([{ link: 'eth0', frame: ipFrame('02:00:00:00:00:01', '02:00:00:00:00:02', udpPacket({ src: '10.0.0.2', dst: '10.0.1.9', sport: 1, dport: 2 })), tag: 99 }], 0);
+    for (let i = 0; i < 40; i += 2) {
+      const frames = [i, i + 1].map((k) => ({ link: 'eth0', frame: arpFrame({ op: 1, sha: `02:00:00:00:02:${k.toString(16).padStart(2, '0')}`, spa: `10.0.0.${k + 10}`, tpa: '10.0.0.1' }) }));
+      expect(h.receive(frames, 10).filter((o) => o.kind === 'drop')).toEqual([]);
+    }
+    expect(h.neigh.list().length).toBe(41);
+    const out = h.receive([{ link: 'eth1', frame: arpFrame({ op: 2, sha: '02:00:00:00:01:09', spa: '10.0.1.9', tha: '02:00:00:00:01:01', tpa: '10.0.1.1', dst: '02:00:00:00:01:01' }) }], 20);
+    expect(out.map((o) => o.kind === 'tx' && [o.link, o.tag])).toEqual([['eth1', 99]]);
+  });
+
+  it('deleting an entry drops the packets waiting on it', async () => {
+    const h = await Host.create({ name: 'h', forwarding: true, engine: new Engine() });
+    h.link.add({ name: 'eth0', type: 'ether', mac: '02:00:00:00:00:01' });
+    h.addr.add('eth0', '10.0.0.1/24');
+    h.send([{ packet: udpPacket({ src: '0.0.0.0', dst: '10.0.0.9', sport: 1, dport: 2 }) }], 0);
+    expect(h.neigh.list()).toMatchObject([{ ip: '10.0.0.9', state: 'INCOMPLETE', queued: 1 }]);
+    h.neigh.del({ ip: '10.0.0.9', dev: 'eth0' });
+    expect(h.neigh.list()).toEqual([]);
+    const f = h.stats().fates;
+    expect(h.stats().drops.NEIGH_FAILED).toBe(1);
+    expect(f.in + f.originated + f.generated).toBe(f.sent + f.local + f.dropped + (f.queued - f.dequeued));
+    expect(h.tick(5000)).toEqual([]);
+  });
+});

@@ -4,7 +4,7 @@ import {
   H_NPEND, H_PEND, L_MAC, ETH_P_IP, NB_IP, NB_DEV, NB_MAC, NB_STATE, NB_PROBES, NB_QLEN, NB_UPDATED,
   NB_QUEUE, NEIGH_QLEN, NUD_INCOMPLETE, NUD_REACHABLE, NUD_FAILED, NUD_PERMANENT,
   ARP_RETRANS_MS, ARP_MCAST_SOLICIT, Q_OFF, Q_LEN, Q_TAG, CNT_QUEUED, CNT_DEQUEUED,
-  DROP_NEIGH_FAILED, DROP_NEIGH_QUEUEFULL, DROP_NOMEM,
+  DROP_NEIGH_FAILED, DROP_NEIGH_QUEUEFULL, DROP_NEIGH_CREATEFAIL,
   STAT_neigh_queued, STAT_neigh_released, STAT_neigh_failed,
 } from '../layout';
 import { host, now, link, count, stat, drop } from '../context';
@@ -22,7 +22,7 @@ export function neighOutput(dev: u32, nh: u32, buf: usize, ipOff: u32, ipLen: u3
   if (load<u32>(e + NB_IP) == 0) {
     e = neighClaim(host, e, nh, dev);
     if (e == 0) {
-      drop(buf, DROP_NOMEM, tag);
+      drop(buf, DROP_NEIGH_CREATEFAIL, tag); // the table is full until the control plane grows it
       return;
     }
     startResolution(e, dev, nh, buf, ipOff, ipLen, tag);
@@ -91,7 +91,7 @@ export function neighResolved(e: usize, dev: u32): void {
   flushQueue(e, dev, false);
 }
 
-function flushQueue(e: usize, dev: u32, failed: bool): void {
+export function flushQueue(e: usize, dev: u32, failed: bool): void {
   const n = <u32>load<u16>(e + NB_QLEN);
   store<u16>(e + NB_QLEN, 0);
   for (let i: u32 = 0; i < n; i++) {

@@ -3,7 +3,7 @@
 // addresses stay valid while packets wait in an entry's queue.
 import {
   H_NEIGH, H_NEIGH_MASK, H_NEIGH_USED, NEIGH_SIZE, NB_IP, NB_DEV, NB_STATE, NB_PROBES,
-  NB_QLEN, NB_UPDATED, H_PEND, H_NPEND, H_PEND_CAP,
+  NB_QLEN, NB_UPDATED, H_PEND, H_NPEND, H_PEND_CAP, NB_DELETED,
 } from '../layout';
 
 @inline function hashKey(ip: u32, dev: u32): u32 {
@@ -60,3 +60,36 @@ export function pendRemoveAt(host: usize, i: u32): void {
 }
 
 export { NB_STATE, NB_PROBES, NB_QLEN, NB_UPDATED };
+
+/**
+ * Moves every entry into a larger table (control plane, between batches):
+ * entries change address, so the pending list is rewritten to follow them.
+ */
+export function neighGrow(host: usize, table: usize, mask: u32): void {
+  const oldBase = <usize>load<u32>(host + H_NEIGH);
+  const oldSlots = load<u32>(host + H_NEIGH_MASK) + 1;
+  const pend = <usize>load<u32>(host + H_PEND);
+  const npend = load<u32>(host + H_NPEND);
+  store<u32>(host + H_NEIGH, <u32>table);
+  store<u32>(host + H_NEIGH_MASK, mask);
+  let used: u32 = 0;
+  for (let i: u32 = 0; i < oldSlots; i++) {
+    const e = oldBase + <usize>i * NEIGH_SIZE;
+    const ip = load<u32>(e + NB_IP);
+    if (ip == 0 || ip == NB_DELETED) continue;
+    const to = neighProbe(host, ip, <u32>load<u16>(e + NB_DEV));
+    memory.copy(to, e, NEIGH_SIZE);
+    used++;
+    for (let k: u32 = 0; k < npend; k++) {
+      if (<usize>load<u32>(pend + (k << 2)) == e) store<u32>(pend + (k << 2), <u32>to);
+    }
+  }
+  // Pending entries that were deleted have no new home: their queues were dropped.
+  let k: u32 = 0;
+  while (k < load<u32>(host + H_NPEND)) {
+    const e = <usize>load<u32>(pend + (k << 2));
+    if (e >= oldBase && e < oldBase + <usize>oldSlots * NEIGH_SIZE) pendRemoveAt(host, k);
+    else k++;
+  }
+  store<u32>(host + H_NEIGH_USED, used);
+}
