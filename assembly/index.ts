@@ -2,16 +2,16 @@
 // packet descriptors in linear memory (DESIGN.md), for one host, at one time.
 import {
   DESC_SIZE, D_BUF, D_OFF, D_LEN, D_LINK, D_KIND, D_TAG, K_RX, K_ORIGINATE, BUF_SIZE, MIN_OFF,
-  C_POOL, C_POOL_FREE, C_SCRATCH, S_DSTS, S_ROUTES, S_WHICH, ETH_P_IP, LOOKUP_BATCH, H_LPM, C_POOL_CAP, C_OUT_N, C_BUF_LO, C_BUF_HI, H_NLINKS, H_LINKS, LINK_SIZE,
+  C_POOL, C_POOL_FREE, C_SCRATCH, S_DSTS, S_ROUTES, S_WHICH, S_SINK, L_MASTER, ETH_P_IP, LOOKUP_BATCH, H_LPM, C_POOL_CAP, C_OUT_N, C_BUF_LO, C_BUF_HI, H_NLINKS, H_LINKS, LINK_SIZE,
   NB_IP, NB_STATE, NB_MAC, NB_DELETED, NUD_FAILED, NUD_INCOMPLETE, CNT_ORIGINATED, CNT_IN,
   DROP_IP_INHDR, DROP_NOT_SPECIFIED,
 } from './layout';
-import { ctx, host, enter, count, drop, dropRecord } from './context';
-import { ld16, stMac } from './wire/bytes';
+import { ctx, host, link, enter, count, drop, dropRecord } from './context';
+import { ld16, stMac, ldMac } from './wire/bytes';
 import { IP_CHECK, IP_HLEN } from './wire/ipv4';
 import { checksum } from './wire/checksum';
 import { st16 } from './wire/bytes';
-import { fdbSet, fdbDelete, fdbFlushPort } from './tables/fdb';
+import { fdbSet, fdbDelete, fdbFlushPort, fdbTouch } from './tables/fdb';
 import { neighProbe, neighClaim, neighFind, neighGrow } from './tables/neigh';
 import { ethernetInput } from './stages/ethernet-input';
 import { neighTimers, flushQueue } from './stages/neigh-output';
@@ -21,7 +21,7 @@ import { lpm_lookup_batch } from './tables/lpm';
 import { routeMemo, routeMemoOff } from './tables/route';
 import { ETH_HLEN } from './wire/ethernet';
 import { IP_DST } from './wire/ipv4';
-import { ETH_TYPE } from './wire/ethernet';
+import { ETH_TYPE, ETH_SRC } from './wire/ethernet';
 import { ld32 } from './wire/bytes';
 
 export { lpm_lookup_batch };
@@ -54,26 +54,36 @@ function processChunk(vec: usize, n: u32): void {
   const leaves = scratch + S_ROUTES;
   const which = scratch + S_WHICH;
   let m: u32 = 0;
-  if (root != 0) {
-    for (let i: u32 = 0; i < n; i++) {
-      const d = vec + <usize>i * DESC_SIZE;
-      const buf = <usize>load<u32>(d + D_BUF);
-      const off = <u32>load<u16>(d + D_OFF);
-      const len = <u32>load<u16>(d + D_LEN);
-      if (!validBuffer(buf, off, len)) continue;
-      let ip = buf + off;
-      if (<u32>load<u8>(d + D_KIND) == K_RX) {
-        if (len < ETH_HLEN + IP_HLEN || ld16(ip + ETH_TYPE) != ETH_P_IP) continue;
-        ip += ETH_HLEN;
-      } else if (len < IP_HLEN) {
-        continue;
+  let touched: u32 = 0;
+  const nlinks = load<u32>(host + H_NLINKS);
+  for (let i: u32 = 0; i < n; i++) {
+    const d = vec + <usize>i * DESC_SIZE;
+    const buf = <usize>load<u32>(d + D_BUF);
+    const off = <u32>load<u16>(d + D_OFF);
+    const len = <u32>load<u16>(d + D_LEN);
+    if (!validBuffer(buf, off, len)) continue;
+    let ip = buf + off;
+    if (<u32>load<u8>(d + D_KIND) == K_RX) {
+      if (len < ETH_HLEN) continue;
+      const l = <u32>load<u16>(d + D_LINK);
+      const master = l < nlinks ? <u32>load<u16>(link(l) + L_MASTER) : 0;
+      if (master != 0) {
+        // A bridged frame: warm the FDB slots its learning and forwarding will read.
+        const br = link(master - 1);
+        touched ^= fdbTouch(br, ldMac(ip)) ^ fdbTouch(br, ldMac(ip + ETH_SRC));
       }
-      store<u32>(dsts + (<usize>m << 2), ld32(ip + IP_DST));
-      store<u32>(which + (<usize>m << 2), i);
-      m++;
+      if (len < ETH_HLEN + IP_HLEN || ld16(ip + ETH_TYPE) != ETH_P_IP) continue;
+      ip += ETH_HLEN;
+    } else if (len < IP_HLEN) {
+      continue;
     }
-    lpm_lookup_batch(root, dsts, leaves, m);
+    store<u32>(dsts + (<usize>m << 2), ld32(ip + IP_DST));
+    store<u32>(which + (<usize>m << 2), i);
+    m++;
   }
+  if (root != 0) lpm_lookup_batch(root, dsts, leaves, m);
+  else m = 0;
+  store<u32>(scratch + S_SINK, touched); // keeps the touching loads alive
   let next: u32 = 0; // the next looked-up packet
   for (let i: u32 = 0; i < n; i++) {
     if (next < m && load<u32>(which + (<usize>next << 2)) == i) {

@@ -52,6 +52,7 @@ export const S_FRAGS: u32 = 0; // 256 x u32 fragment buffers
 export const S_DSTS: u32 = 1024; // 256 x u32 destinations of the batch's lookup pass
 export const S_ROUTES: u32 = 2048; // 256 x u32 their routing-table leaves
 export const S_WHICH: u32 = 3072; // 256 x u32 their places in the chunk
+export const S_SINK: u32 = 4092; // u32 where the prefetching loads' result goes
 export const LOOKUP_BATCH: u32 = 256;
 export const CTX_RECORD_DROPS: u32 = 1;
 
@@ -77,6 +78,7 @@ export const H_PORTS: u32 = 64; // u32 address of the open-socket list (u32 prot
 export const H_NPORTS: u32 = 68; // u32
 export const H_NEIGH_USED: u32 = 72; // u32 neighbour slots in use
 export const H_IPIP: u32 = 76; // u32 index + 1 of the host's IPIP link (tunl0), 0 = none
+export const H_LOCAL_BLOOM: u32 = 80; // u64 bit (addr * 0x9e3779b1) >>> 26 set for each local address
 export const HF_FORWARDING: u32 = 1; // net.ipv4.ip_forward
 
 // Link

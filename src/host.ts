@@ -409,6 +409,9 @@ export class Host {
     dv.setUint32(this.ptr + L.H_NH, nh, true);
     dv.setUint32(this.ptr + L.H_ADDRS, addrs, true);
     dv.setUint32(this.ptr + L.H_NADDRS, this.addrs.length, true);
+    let bloom = 0n;
+    for (const a of this.addrs) bloom |= 1n << BigInt(Math.imul(a.ip, 0x9e3779b1) >>> 26);
+    dv.setBigUint64(this.ptr + L.H_LOCAL_BLOOM, bloom, true);
     dv.setUint32(this.ptr + L.H_LPM, lpm, true);
     for (const r of [this.lpmRegion, this.nhRegion, this.addrRegion]) if (r) e.arena.release(r.ptr, r.size);
     this.lpmRegion = { ptr: lpm, size: blob.length };

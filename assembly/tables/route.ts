@@ -1,7 +1,7 @@
 // The host's routing table: a longest-prefix-match table whose leaves are
 // nexthop indices (0 = no route). Local and broadcast routes sit in the same
 // table, as Linux's local table would answer first.
-import { H_LPM, H_NH, NH_SIZE, H_ADDRS, H_NADDRS, ADDR_SIZE, A_IP, A_PLEN, A_DEV, H_PORTS, H_NPORTS } from '../layout';
+import { H_LOCAL_BLOOM, H_LPM, H_NH, NH_SIZE, H_ADDRS, H_NADDRS, ADDR_SIZE, A_IP, A_PLEN, A_DEV, H_PORTS, H_NPORTS } from '../layout';
 import { lpmLookup } from './lpm';
 
 // A one-entry memo the batch's lookup pass fills for the packet in hand, so
@@ -30,6 +30,8 @@ export function routeMemoOff(): void {
 
 /** Whether a is one of the host's own addresses (inet_addr_type == RTN_LOCAL). */
 export function isLocalAddress(host: usize, a: u32): bool {
+  // Most addresses asked about are not local: a one-word filter says so at once.
+  if ((load<u64>(host + H_LOCAL_BLOOM) & (<u64>1 << <u64>((a * 0x9e3779b1) >>> 26))) == 0) return false;
   const n = load<u32>(host + H_NADDRS);
   let p = <usize>load<u32>(host + H_ADDRS);
   for (let i: u32 = 0; i < n; i++, p += ADDR_SIZE) {
