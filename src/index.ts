@@ -8,5 +8,5 @@ export type { EngineOptions } from './engine/engine.js';
 export { Context } from './engine/context.js';
 export * as packet from './packet/index.js';
 export { Network, Capture } from './network.js';
-export { buildCalico } from './scenarios/calico.js';
+export { buildCalico, calicoNetwork } from './scenarios/calico.js';
 export type { CalicoOptions, CalicoCluster, CalicoNode, CalicoPod, IpipMode } from './scenarios/calico.js';

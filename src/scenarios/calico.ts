@@ -4,6 +4,7 @@
 // to other nodes' blocks through tunl0 (IPIP) or eth0 (native), and Felix's
 // IPIP allowlist.
 import { Host } from '../host.js';
+import { Network } from '../network.js';
 import { Engine, defaultEngine } from '../engine/engine.js';
 import { formatIPv4, parseCidr, networkOf } from '../packet/addr.js';
 
@@ -139,4 +140,17 @@ export function buildCalico(opts: CalicoOptions): CalicoCluster {
     cluster.router.route.addMany(specs);
   }
   return cluster;
+}
+
+/** The cluster on a Network: veths connected, underlay segments joined. */
+export function calicoNetwork(cluster: CalicoCluster): Network {
+  const net = new Network({ engine: cluster.engine });
+  if (cluster.router) net.add(cluster.router);
+  for (const n of cluster.nodes) {
+    net.add(n.host);
+    for (const p of n.pods) net.add(p.host);
+  }
+  for (const [a, b] of cluster.veths) net.connect(a, b);
+  for (const [name, members] of Object.entries(cluster.segments)) net.segment(name, members);
+  return net;
 }

@@ -1,0 +1,103 @@
+// The seed's Kubernetes walk-through with Calico: proxy ARP for 169.254.1.1,
+// pod-to-pod across nodes in IPIP, native and CrossSubnet modes, as seen on
+// the underlay by tshark.
+import { describe, it, expect } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Engine } from '../src/engine/engine.js';
+import { buildCalico, calicoNetwork, type CalicoOptions } from '../src/scenarios/calico.js';
+import { echoRequest, ipv4Packet, ipFrame, decode, decodeIp } from '../src/packet/index.js';
+
+const hasTshark = spawnSync('tshark', ['--version']).status === 0;
+
+function cluster(opts: Partial<CalicoOptions> = {}) {
+  const c = buildCalico({ nodes: 2, podsPerNode: 2, engine: new Engine(), ...opts });
+  return { c, net: calicoNetwork(c) };
+}
+
+function ping(net: ReturnType<typeof calicoNetwork>, from: string, to: string, seq = 1) {
+  net.send(from, [echoRequest({ src: '0.0.0.0', dst: to, id: 42, seq })]);
+  net.run();
+  return net.delivered(from).map((d) => decodeIp(d.packet)).filter((d) => d.icmp?.type === 0 && d.ip?.src === to);
+}
+
+/** tshark's reading of a capture: one line of fields per frame. */
+function tshark(pcap: Uint8Array, fields: string[], filter?: string): string[] {
+  const dir = mkdtempSync(join(tmpdir(), 'podnet-'));
+  try {
+    const file = join(dir, 'cap.pcap');
+    writeFileSync(file, pcap);
+    const args = ['-r', file, '-T', 'fields', ...fields.flatMap((f) => ['-e', f]), ...(filter ? ['-Y', filter] : [])];
+    const out = spawnSync('tshark', args, { encoding: 'utf8' });
+    if (out.status !== 0) throw new Error(out.stderr);
+    return out.stdout.split('\n').filter((l) => l.length > 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('Calico', () => {
+  it("a pod's ARP for 169.254.1.1 is answered by its cali interface with ee:ee:ee:ee:ee:ee", () => {
+    const { c, net } = cluster();
+    const pod = c.nodes[0].pods[0];
+    expect(ping(net, pod.host.name, c.nodes[0].ip)).toHaveLength(1);
+    expect(pod.host.neigh.list()).toEqual([{ ip: '169.254.1.1', dev: 'eth0', mac: 'ee:ee:ee:ee:ee:ee', state: 'REACHABLE', queued: 0 }]);
+    expect(c.nodes[0].host.stats().stages.arp_proxy_reply).toBe(1);
+  });
+
+  it('IPIP mode: pod to pod across nodes; the underlay carries node addresses around pod addresses, protocol 4', () => {
+    const { c, net } = cluster({ ipipMode: 'Always' });
+    const cap = net.capture('node2:eth0');
+    const [a, b] = [c.nodes[0].pods[0], c.nodes[1].pods[1]];
+    expect(ping(net, a.host.name, b.ip)).toHaveLength(1);
+    const ipip = cap.frames.map((f) => decode(f.frame)).filter((d) => d.ip?.proto === 4);
+    expect(ipip.map((d) => [d.ip!.src, d.ip!.dst, d.inner?.ip?.src, d.inner?.ip?.dst])).toEqual([
+      [c.nodes[0].ip, c.nodes[1].ip, a.ip, b.ip],
+      [c.nodes[1].ip, c.nodes[0].ip, b.ip, a.ip],
+    ]);
+    if (hasTshark) {
+      const lines = tshark(cap.pcap(), ['ip.src', 'ip.dst', 'ip.proto', 'icmp.type'], 'ip.proto == 4');
+      expect(lines).toEqual([
+        `${c.nodes[0].ip},${a.ip}\t${c.nodes[1].ip},${b.ip}\t4,1\t8`,
+        `${c.nodes[1].ip},${b.ip}\t${c.nodes[0].ip},${a.ip}\t4,1\t0`,
+      ]);
+    }
+  });
+
+  it('native (Never) mode: the underlay carries the pod addresses unencapsulated', () => {
+    const { c, net } = cluster({ ipipMode: 'Never' });
+    const cap = net.capture('node2:eth0');
+    const [a, b] = [c.nodes[0].pods[0], c.nodes[1].pods[0]];
+    expect(ping(net, a.host.name, b.ip)).toHaveLength(1);
+    const ips = cap.frames.map((f) => decode(f.frame).ip).filter((ip) => ip !== undefined);
+    expect(ips.map((ip) => [ip!.src, ip!.dst, ip!.proto])).toEqual([[a.ip, b.ip, 1], [b.ip, a.ip, 1]]);
+    if (hasTshark) expect(tshark(cap.pcap(), ['ip.src', 'ip.dst'], 'ip')).toEqual([`${a.ip}\t${b.ip}`, `${b.ip}\t${a.ip}`]);
+  });
+
+  it('CrossSubnet: encapsulates only between nodes of different subnets', () => {
+    const { c, net } = cluster({ nodes: 4, subnets: 2, ipipMode: 'CrossSubnet' });
+    // nodes 1, 2 on 192.168.0.0/24; nodes 3, 4 on 192.168.1.0/24
+    expect(c.nodes.map((n) => n.subnet)).toEqual([0, 0, 1, 1]);
+    const same = net.capture('node2:eth0');
+    const other = net.capture('node3:eth0');
+    const src = c.nodes[0].pods[0];
+    expect(ping(net, src.host.name, c.nodes[1].pods[0].ip, 1)).toHaveLength(1);
+    expect(ping(net, src.host.name, c.nodes[2].pods[0].ip, 2)).toHaveLength(1);
+    const protos = (cap: typeof same) => [...new Set(cap.frames.map((f) => decode(f.frame).ip?.proto).filter((p) => p !== undefined))];
+    expect(protos(same)).toEqual([1]);
+    expect(protos(other)).toEqual([4]);
+  });
+
+  it('IPIP from an address that is no cluster node is dropped', () => {
+    const { c, net } = cluster();
+    const node = c.nodes[1];
+    const inner = echoRequest({ src: '10.9.9.9', dst: node.pods[0].ip, id: 1, seq: 1 });
+    const outer = ipv4Packet({ src: '192.168.0.250', dst: node.ip, proto: 4 }, inner);
+    net.inject(`${node.host.name}:eth0`, [ipFrame(node.host.link.get('eth0').mac, '02:00:00:00:00:fa', outer)]);
+    net.run();
+    expect(net.drops(node.host.name).map((d) => d.reason)).toEqual(['NETFILTER_DROP']);
+    expect(node.host.stats().stages.ipip_rejected).toBe(1);
+  });
+});
