@@ -146,8 +146,9 @@ export const NB_PROBES: u32 = 7; // u8 ARP requests sent while INCOMPLETE
 export const NB_MAC: u32 = 8; // 6 bytes
 export const NB_QLEN: u32 = 14; // u16 packets waiting
 export const NB_UPDATED: u32 = 16; // u32 ms of the last state change or probe
-export const NB_QUEUE: u32 = 20; // 3 x u32 buffer addresses
-export const NEIGH_QLEN: u32 = 3; // unres_qlen
+export const NB_QUEUE: u32 = 20; // u32 first waiting buffer (a list linked through Q_NEXT)
+export const NB_QTAIL: u32 = 24; // u32 last waiting buffer
+export const NEIGH_QLEN: u32 = 101; // unres_qlen: Linux's default (unres_qlen_bytes / a full frame's truesize)
 export const NB_DELETED: u32 = 0xffffffff; // 255.255.255.255 is never a neighbour
 export const NUD_INCOMPLETE: u32 = 1;
 export const NUD_REACHABLE: u32 = 2;
@@ -160,7 +161,7 @@ export const ARP_MCAST_SOLICIT: u32 = 3; // probes before FAILED
 export const Q_OFF: u32 = 0; // u16
 export const Q_LEN: u32 = 2; // u16
 export const Q_TAG: u32 = 4; // u32
-export const Q_KIND: u32 = 8; // u32 K_RX (forwarded) or K_ORIGINATE
+export const Q_NEXT: u32 = 8; // u32 next waiting buffer, 0 at the end
 
 // Bridge forwarding database entry: MAC (6 bytes) and port (u16) read as one u64.
 export const FDB_SIZE: u32 = 16;

@@ -3,7 +3,7 @@
 import {
   H_NPEND, H_PEND, L_MAC, ETH_P_IP, NB_IP, NB_DEV, NB_MAC, NB_STATE, NB_PROBES, NB_QLEN, NB_UPDATED,
   NB_QUEUE, NEIGH_QLEN, NUD_INCOMPLETE, NUD_REACHABLE, NUD_FAILED, NUD_PERMANENT,
-  ARP_RETRANS_MS, ARP_MCAST_SOLICIT, Q_OFF, Q_LEN, Q_TAG, CNT_QUEUED, CNT_DEQUEUED,
+  ARP_RETRANS_MS, ARP_MCAST_SOLICIT, Q_OFF, Q_LEN, Q_TAG, Q_NEXT, NB_QTAIL, CNT_QUEUED, CNT_DEQUEUED,
   DROP_NEIGH_FAILED, DROP_NEIGH_QUEUEFULL, DROP_NEIGH_CREATEFAIL,
   STAT_neigh_queued, STAT_neigh_released, STAT_neigh_failed,
 } from '../layout';
@@ -70,7 +70,7 @@ function enqueue(e: usize, buf: usize, ipOff: u32, ipLen: u32, tag: u32): void {
   if (n == NEIGH_QLEN) {
     // Full: the oldest packet makes room (__neigh_event_send).
     const old = <usize>load<u32>(e + NB_QUEUE);
-    memory.copy(e + NB_QUEUE, e + NB_QUEUE + 4, (NEIGH_QLEN - 1) << 2);
+    store<u32>(e + NB_QUEUE, load<u32>(old + Q_NEXT));
     n--;
     count(CNT_DEQUEUED);
     drop(old, DROP_NEIGH_QUEUEFULL, load<u32>(old + Q_TAG));
@@ -78,7 +78,10 @@ function enqueue(e: usize, buf: usize, ipOff: u32, ipLen: u32, tag: u32): void {
   store<u16>(buf + Q_OFF, <u16>ipOff);
   store<u16>(buf + Q_LEN, <u16>ipLen);
   store<u32>(buf + Q_TAG, tag);
-  store<u32>(e + NB_QUEUE + (n << 2), <u32>buf);
+  store<u32>(buf + Q_NEXT, 0);
+  if (n == 0) store<u32>(e + NB_QUEUE, <u32>buf);
+  else store<u32>(<usize>load<u32>(e + NB_QTAIL) + Q_NEXT, <u32>buf);
+  store<u32>(e + NB_QTAIL, <u32>buf);
   store<u16>(e + NB_QLEN, <u16>(n + 1));
   count(CNT_QUEUED);
   stat(STAT_neigh_queued);
@@ -93,9 +96,11 @@ export function neighResolved(e: usize, dev: u32): void {
 
 export function flushQueue(e: usize, dev: u32, failed: bool): void {
   const n = <u32>load<u16>(e + NB_QLEN);
+  let buf = <usize>load<u32>(e + NB_QUEUE);
   store<u16>(e + NB_QLEN, 0);
+  store<u32>(e + NB_QUEUE, 0);
   for (let i: u32 = 0; i < n; i++) {
-    const buf = <usize>load<u32>(e + NB_QUEUE + (i << 2));
+    const next = <usize>load<u32>(buf + Q_NEXT);
     const tag = load<u32>(buf + Q_TAG);
     count(CNT_DEQUEUED);
     if (failed) {
@@ -104,6 +109,7 @@ export function flushQueue(e: usize, dev: u32, failed: bool): void {
       stat(STAT_neigh_released);
       send(e, dev, buf, <u32>load<u16>(buf + Q_OFF), <u32>load<u16>(buf + Q_LEN), tag);
     }
+    buf = next;
   }
 }
 

@@ -37,7 +37,7 @@ export class Context {
 
   constructor(readonly engine: Engine, opts: ContextOptions = {}, dp?: DataPlane) {
     this.dp = dp ?? engine.dp;
-    this.buffers = opts.buffers ?? 4096;
+    this.buffers = opts.buffers ?? 16384;
     this.batch = opts.batch ?? 256;
     this.outputs = opts.outputs ?? 8192;
     const e = engine;
