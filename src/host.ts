@@ -372,12 +372,18 @@ export class Host {
   /** The local table: each address as a local /32, each subnet's broadcast. */
   /** @internal */ localRoutes(): Route[] {
     const out: Route[] = [];
+    const seen = new Set<number>();
     for (const a of this.addrs) {
-      if (a.plen < 31) {
-        out.push({ dst: broadcastOf(a.ip, a.plen), plen: 32, type: 'broadcast', dev: a.dev, src: a.ip, metric: 0, proto: 'kernel' });
+      // A secondary address of a subnet adds no broadcast route: the primary's stands.
+      const bcast = broadcastOf(a.ip, a.plen);
+      if (a.plen < 31 && !seen.has(bcast)) {
+        seen.add(bcast);
+        out.push({ dst: bcast, plen: 32, type: 'broadcast', dev: a.dev, src: a.ip, metric: 0, proto: 'kernel' });
       }
     }
     for (const a of this.addrs) out.push({ dst: a.ip, plen: 32, type: 'local', dev: a.dev, src: a.ip, metric: 0, proto: 'kernel' });
+    // The limited broadcast, as inet_addr_type() answers for it.
+    if (this.addrs.length > 0) out.push({ dst: 0xffffffff, plen: 32, type: 'broadcast', dev: this.addrs[0].dev, src: this.addrs[0].ip, metric: 0, proto: 'kernel' });
     return out;
   }
 

@@ -69,6 +69,10 @@ export function bridgeXmit(br: u32, buf: usize, off: u32, len: u32, tag: u32): v
     flood(br, 0xffff, buf, off, len, tag, true, false);
     return;
   }
+  if (dst == ldMac(bp + L_MAC)) {
+    drop(buf, DROP_BR_NO_EGRESS, tag); // its own address is a local entry: no port
+    return;
+  }
   const e = fdbLookup(bp, dst, now);
   if (e == 0) {
     flood(br, 0xffff, buf, off, len, tag, false, false);

@@ -28,7 +28,7 @@ export function icmpSend(ip: usize, type: u32, code: u32, info: u32, src: u32, s
   if (suppress || ipIsLaterFragment(ip)) return;
   const ihl = ipIhlBytes(ip);
   const tot = ipTotLen(ip);
-  if (ipProto(ip) == IPPROTO_ICMP && tot > ihl && icmpIsError(<u32>load<u8>(ip + ihl))) return;
+  if (ipProto(ip) == IPPROTO_ICMP && (tot <= ihl || icmpIsError(<u32>load<u8>(ip + ihl)))) return;
   const dst = ipSrc(ip);
   if (dst == 0 || dst == INADDR_BROADCAST || isMulticast(dst)) return;
   // Frag-needed is never limited: path MTU discovery depends on it.

@@ -44,10 +44,11 @@ export function ip4Input(dev: u32, buf: usize, ipOff: u32, n: u32, tag: u32, l2m
     drop(buf, DROP_IP_INHDR, tag);
     return;
   }
-  // Martians (ip_route_input_slow), in the kernel's order.
+  // Martians (ip_route_input_slow, fib_validate_source): the source first.
   const src = ipSrc(ip);
   const dst = ipDst(ip);
-  if (isMulticast(src) || src == INADDR_BROADCAST) {
+  if (isMulticast(src) || src == INADDR_BROADCAST || isLoopback(src) ||
+      (src == 0 ? dst != INADDR_BROADCAST : isLocalAddress(host, src))) {
     drop(buf, DROP_IP_INVALID_SOURCE, tag);
     return;
   }
@@ -59,10 +60,6 @@ export function ip4Input(dev: u32, buf: usize, ipOff: u32, n: u32, tag: u32, l2m
     ip4Local(buf, ipOff, tot, tag, true, l2multi);
     return;
   }
-  if (src == 0 || isLoopback(src)) {
-    drop(buf, DROP_IP_INVALID_SOURCE, tag);
-    return;
-  }
   if (dst == 0 || isLoopback(dst)) {
     drop(buf, DROP_IP_INVALID_DEST, tag);
     return;
@@ -70,10 +67,6 @@ export function ip4Input(dev: u32, buf: usize, ipOff: u32, n: u32, tag: u32, l2m
   const nh = routeLookup(host, dst);
   const type = nh == 0 ? 0 : <u32>load<u8>(nh + N_TYPE);
   if (type == RT_LOCAL || type == RT_BROADCAST) {
-    if (isLocalAddress(host, src)) {
-      drop(buf, DROP_IP_INVALID_SOURCE, tag);
-      return;
-    }
     ip4Local(buf, ipOff, tot, tag, type == RT_BROADCAST, l2multi);
     return;
   }
@@ -90,10 +83,6 @@ export function ip4Input(dev: u32, buf: usize, ipOff: u32, n: u32, tag: u32, l2m
     icmpSend(ip, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0, 0, l2multi);
     drop(buf, DROP_UNREACHABLE, tag);
   } else if (type == RT_UNICAST) {
-    if (isLocalAddress(host, src)) {
-      drop(buf, DROP_IP_INVALID_SOURCE, tag);
-      return;
-    }
     ip4Forward(nh, buf, ipOff, tot, tag, l2multi);
   } else {
     // prohibit

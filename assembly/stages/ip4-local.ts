@@ -8,7 +8,7 @@ import {
 } from '../layout';
 import { host, count, stat, drop, deliver, consume, genAlloc } from '../context';
 import { ld16, ld32, st16, st32 } from '../wire/bytes';
-import { checksum, finish, sumBytes, pseudoSum, csumReplace16 } from '../wire/checksum';
+import { checksum, finish, sumBytes, pseudoSum } from '../wire/checksum';
 import { ETH_HLEN } from '../wire/ethernet';
 import {
   IP_TOS, IP_TOTLEN, IP_ID, IP_FRAG, IP_TTL, IP_PROTO, IP_CHECK, IP_SRC, IP_DST, IP_HLEN, IP_DF,
@@ -49,7 +49,7 @@ export function ip4Local(buf: usize, ipOff: u32, tot: u32, tag: u32, bcast: bool
     } else if (checksum(l4, n) != 0) {
       drop(buf, DROP_ICMP_CSUM, tag);
     } else if (<u32>load<u8>(l4 + ICMP_TYPE) == ICMP_ECHO) {
-      if (bcast || l2multi) consume(buf); // icmp_echo_ignore_broadcasts
+      if (bcast) consume(buf); // icmp_echo_ignore_broadcasts looks at the address, not the frame
       else echoReply(buf, ipOff, tot);
     } else {
       stat(STAT_icmp_delivered);
@@ -110,7 +110,9 @@ function echoReply(buf: usize, ipOff: u32, tot: u32): void {
   st16(ip + IP_CHECK, 0);
   st16(ip + IP_CHECK, checksum(ip, ipIhlBytes(ip)));
   store<u8>(l4 + ICMP_TYPE, <u8>ICMP_ECHOREPLY);
-  st16(l4 + ICMP_CHECK, csumReplace16(ld16(l4 + ICMP_CHECK), ICMP_ECHO << 8, ICMP_ECHOREPLY << 8));
+  // Computed whole: an incremental update could leave 0x0000 where only 0xffff is right.
+  st16(l4 + ICMP_CHECK, 0);
+  st16(l4 + ICMP_CHECK, checksum(l4, tot - ipIhlBytes(ip)));
   ip4Output(buf, ipOff, tot, TAG_GENERATED);
 }
 

@@ -8,8 +8,8 @@ import {
 import { host, link, drop } from '../context';
 import { ld16, st16, st32 } from '../wire/bytes';
 import { checksum, csumReplace32 } from '../wire/checksum';
-import { IP_SRC, IP_CHECK, IP_DF, ipDst, ipSrc, ipProto, ipFrag, ipIhlBytes, ipIsLaterFragment } from '../wire/ipv4';
-import { UDP_CHECK } from '../wire/udp';
+import { IP_SRC, IP_CHECK, IP_DF, ipDst, ipSrc, ipProto, ipFrag, ipIhlBytes, ipIsLaterFragment, ipTotLen } from '../wire/ipv4';
+import { UDP_CHECK, UDP_HLEN } from '../wire/udp';
 import { TCP_CHECK } from '../wire/tcp';
 import { routeLookup, selectSource } from '../tables/route';
 import { ip4Local } from './ip4-local';
@@ -24,7 +24,8 @@ export function ip4Output(buf: usize, ipOff: u32, tot: u32, tag: u32): void {
   const nh = routeLookup(host, dst);
   const type = nh == 0 ? 0 : <u32>load<u8>(nh + N_TYPE);
   if (type == RT_LOCAL || type == RT_BROADCAST) {
-    if (ipSrc(ip) == 0) setSource(ip, dst);
+    // The local address itself, or the one whose subnet the broadcast is of.
+    if (ipSrc(ip) == 0) setSource(ip, load<u32>(nh + N_SRC) != 0 ? load<u32>(nh + N_SRC) : dst);
     ip4Local(buf, ipOff, tot, tag, type == RT_BROADCAST, false);
     return;
   }
@@ -78,10 +79,11 @@ function setSource(ip: usize, src: u32): void {
   if (ipIsLaterFragment(ip)) return;
   const proto = ipProto(ip);
   const l4 = ip + ipIhlBytes(ip);
-  if (proto == IPPROTO_UDP && ld16(l4 + UDP_CHECK) != 0) {
+  const n = ipTotLen(ip) - ipIhlBytes(ip);
+  if (proto == IPPROTO_UDP && n >= UDP_HLEN && ld16(l4 + UDP_CHECK) != 0) {
     const c = csumReplace32(ld16(l4 + UDP_CHECK), 0, src);
     st16(l4 + UDP_CHECK, c == 0 ? 0xffff : c); // RFC 768: 0 means none
-  } else if (proto == IPPROTO_TCP) {
+  } else if (proto == IPPROTO_TCP && n >= TCP_CHECK + 2) {
     st16(l4 + TCP_CHECK, csumReplace32(ld16(l4 + TCP_CHECK), 0, src));
   }
 }

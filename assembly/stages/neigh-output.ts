@@ -55,11 +55,11 @@ function startResolution(e: usize, dev: u32, nh: u32, buf: usize, ipOff: u32, ip
   arpSolicit(dev, nh, solicitSource(e, dev, nh));
 }
 
-/** The packet's source if it is ours, else the link's address (arp_solicit). */
+/** The newest waiting packet's source if it is ours, else the link's address (neigh_probe, arp_solicit). */
 function solicitSource(e: usize, dev: u32, nh: u32): u32 {
   if (load<u16>(e + NB_QLEN) != 0) {
-    const first = <usize>load<u32>(e + NB_QUEUE);
-    const src = ipSrc(first + <usize>load<u16>(first + Q_OFF));
+    const last = <usize>load<u32>(e + NB_QTAIL);
+    const src = ipSrc(last + <usize>load<u16>(last + Q_OFF));
     if (isLocalAddress(host, src)) return src;
   }
   return selectSource(host, dev, nh);

@@ -1,0 +1,97 @@
+// The Linux bridge (net/bridge): learning, forwarding database, flooding.
+import type { ModelHost } from './host.js';
+import type { Link } from './links.js';
+import { isMulticastMac, isZeroMac, macEq, macKey } from './wire.js';
+
+/** br_fdb_update: records that `mac` was seen on `port`. */
+export function fdbLearn(br: Link, port: Link, mac: Uint8Array, now: number): 'learned' | 'refreshed' | 'full' | 'skipped' {
+  if (isMulticastMac(mac) || isZeroMac(mac) || macEq(mac, 0, br.mac)) return 'skipped';
+  const key = macKey(mac);
+  const e = br.fdb.get(key);
+  if (e) {
+    // An existing entry is refreshed even when it has aged out but not been looked up yet.
+    e.port = port;
+    e.updated = now;
+    return 'refreshed';
+  }
+  if (br.fdb.size >= br.fdbMax) return 'full';
+  br.fdb.set(key, { port, updated: now });
+  return 'learned';
+}
+
+/** br_fdb_find + has_expired: the port for `mac`; an aged-out entry is deleted when found. */
+export function fdbLookup(br: Link, mac: Uint8Array, now: number): Link | undefined {
+  const key = macKey(mac);
+  const e = br.fdb.get(key);
+  if (!e) return undefined;
+  if (now - e.updated >= br.ageingMs) {
+    br.fdb.delete(key);
+    return undefined;
+  }
+  return e.port;
+}
+
+/** Removes the learned entries that point at `port` (br_fdb_delete_by_port). */
+export function fdbFlushPort(br: Link, port: Link): void {
+  for (const [key, e] of br.fdb) if (e.port === port) br.fdb.delete(key);
+}
+
+/** br_handle_frame + br_handle_frame_finish: a frame received on `port` of `br`. */
+export function bridgeInput(h: ModelHost, br: Link, port: Link, frame: Uint8Array, tag: number): void {
+  if (!br.up) return h.drop('DEV_READY', tag);
+  if (port.learning) learn(h, br, port, frame.subarray(6, 12));
+  // should_deliver: every port that is up, the ingress port only in hairpin mode.
+  const others = h.portsOf(br).filter((p) => p.up && (p !== port || p.hairpin));
+  if (isMulticastMac(frame, 0)) {
+    // br_flood with local_rcv, then br_pass_frame_up: the copies go first.
+    h.gen(others.length); // copies beyond the frame itself, which goes up
+    for (const p of others) h.tx(p, frame, tag);
+    if (others.length) h.stage('bridge_flooded');
+    h.stage('bridge_local');
+    return h.netifReceive(br, frame, tag);
+  }
+  if (macEq(frame, 0, br.mac)) {
+    h.stage('bridge_local');
+    return h.netifReceive(br, frame, tag);
+  }
+  const dst = fdbLookup(br, frame.subarray(0, 6), h.now);
+  if (dst) {
+    if (dst === port && !port.hairpin) return h.drop('BR_NO_EGRESS', tag);
+    h.stage('bridge_forwarded');
+    return portXmit(h, dst, frame, tag);
+  }
+  flood(h, others.filter((p) => p.flood), frame, tag);
+}
+
+function learn(h: ModelHost, br: Link, port: Link, src: Uint8Array): void {
+  const r = fdbLearn(br, port, src, h.now);
+  if (r === 'learned') h.stage('bridge_learned');
+  if (r === 'full') h.stage('bridge_fdb_full');
+}
+
+/** br_dev_xmit: the host sends a frame on the bridge device. */
+export function bridgeXmit(h: ModelHost, br: Link, frame: Uint8Array, tag: number): void {
+  const ports = h.portsOf(br).filter((p) => p.up);
+  if (isMulticastMac(frame, 0)) return flood(h, ports, frame, tag);
+  // A frame to the bridge's own MAC has nowhere to go (br_forward with a local entry).
+  if (macEq(frame, 0, br.mac)) return h.drop('BR_NO_EGRESS', tag);
+  const dst = fdbLookup(br, frame.subarray(0, 6), h.now);
+  if (dst) {
+    h.stage('bridge_forwarded');
+    return portXmit(h, dst, frame, tag);
+  }
+  flood(h, ports.filter((p) => p.flood), frame, tag);
+}
+
+/** The first port gets the frame, the others generated copies, in link order. */
+function flood(h: ModelHost, ports: Link[], frame: Uint8Array, tag: number): void {
+  if (ports.length === 0) return h.drop('BR_NO_EGRESS', tag);
+  h.gen(ports.length - 1);
+  h.stage('bridge_flooded');
+  for (const p of ports) h.tx(p, frame, tag);
+}
+
+function portXmit(h: ModelHost, port: Link, frame: Uint8Array, tag: number): void {
+  if (!port.up) return h.drop('DEV_READY', tag);
+  h.tx(port, frame, tag);
+}
