@@ -98,40 +98,51 @@ function makeVectors(ctx: Context, frames: Uint8Array[], link: (i: number) => nu
   return vecs;
 }
 
+/**
+ * The measured path, ready to run: each call of batch() refills one vector
+ * of frames and takes it through every host of the path; returns how many
+ * frames came out of the last host.
+ */
+export function calicoPath(kind: Kind, opts: BenchOptions): { batch: () => number; hosts: Host[]; payload: number } {
+  const p = setup(kind, opts);
+  const e = p.ctx.engine;
+  const process = e.dp.process as Fn;
+  const refill = e.dp.rx_refill as Fn;
+  const toRx = e.dp.tx_to_rx as Fn;
+  const outs = [e.alloc(BATCH * 4 * L.DESC_SIZE), e.alloc(BATCH * 4 * L.DESC_SIZE)];
+  let b = 0;
+  const batch = (): number => {
+    const vec = p.vecs[b];
+    refill(vec, BATCH, p.templates + b * BATCH * p.stride, p.stride);
+    b = (b + 1) % p.vecs.length;
+    let input = vec;
+    let n = BATCH;
+    for (let k = 0; k < p.hosts.length; k++) {
+      p.ctx.outputTo(outs[k & 1], BATCH * 4);
+      n = process(p.ctx.ptr, p.hosts[k].ptr, input, n, 1);
+      if (k + 1 < p.hosts.length) toRx(outs[k & 1], n, p.links[k]);
+      input = outs[k & 1];
+    }
+    return n;
+  };
+  for (let i = 0; i < p.vecs.length * 2; i++) {
+    const n = batch();
+    if (n !== BATCH) {
+      const why = p.hosts.map((h) => `${h.name} ${JSON.stringify(h.stats().drops)}`).join('; ');
+      throw new Error(`${kind}: ${n} of ${BATCH} frames came through (${why})`);
+    }
+  }
+  return { batch, hosts: p.hosts, payload: p.payload };
+}
+
 function mode(kind: Kind, description: string): BenchMode {
   return {
     name: kind,
     description,
     defaultSizes: kind.startsWith('calico') ? [64, 512, 1400] : [64],
     async run(opts: BenchOptions): Promise<BenchResult[]> {
-      const p = setup(kind, opts);
-      const e = p.ctx.engine;
-      const process = e.dp.process as Fn;
-      const refill = e.dp.rx_refill as Fn;
-      const toRx = e.dp.tx_to_rx as Fn;
-      const outs = [e.alloc(BATCH * 4 * L.DESC_SIZE), e.alloc(BATCH * 4 * L.DESC_SIZE)];
-      let b = 0;
-      const batch = (): number => {
-        const vec = p.vecs[b];
-        refill(vec, BATCH, p.templates + b * BATCH * p.stride, p.stride);
-        b = (b + 1) % p.vecs.length;
-        let input = vec;
-        let n = BATCH;
-        for (let k = 0; k < p.hosts.length; k++) {
-          p.ctx.outputTo(outs[k & 1], BATCH * 4);
-          n = process(p.ctx.ptr, p.hosts[k].ptr, input, n, 1);
-          if (k + 1 < p.hosts.length) toRx(outs[k & 1], n, p.links[k]);
-          input = outs[k & 1];
-        }
-        return n;
-      };
-      for (let i = 0; i < p.vecs.length * 2; i++) {
-        const n = batch();
-        if (n !== BATCH) {
-          const why = p.hosts.map((h) => `${h.name} ${JSON.stringify(h.stats().drops)}`).join('; ');
-          throw new Error(`${kind}: ${n} of ${BATCH} frames came through (${why})`);
-        }
-      }
+      const p = calicoPath(kind, opts);
+      const batch = p.batch;
       const perRound = 100;
       const ns = nsPerUnit(() => {
         for (let i = 0; i < perRound; i++) batch();
