@@ -84,14 +84,10 @@ function outSlot(): usize {
 }
 
 function writeOut(o: usize, kind: u32, buf: usize, off: u32, len: u32, linkIdx: u32, tag: u32): void {
-  store<u32>(o + D_BUF, <u32>buf);
-  store<u16>(o + D_OFF, <u16>off);
-  store<u16>(o + D_LEN, <u16>len);
-  store<u16>(o + D_LINK, <u16>linkIdx);
-  store<u8>(o + D_KIND, <u8>kind);
-  store<u16>(o + D_REASON, 0);
-  store<u32>(o + D_HOST, <u32>host);
-  store<u32>(o + D_TAG, tag);
+  // Whole words: buf|off|len, link|kind|flags|reason, host|tag, aux.
+  store<u64>(o + D_BUF, <u64>(<u32>buf) | (<u64>off << 32) | (<u64>len << 48));
+  store<u64>(o + D_LINK, <u64>linkIdx | (<u64>kind << 16));
+  store<u64>(o + D_HOST, <u64>(<u32>host) | (<u64>tag << 32));
   store<u32>(o + D_AUX, 0);
 }
 

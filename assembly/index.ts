@@ -1,7 +1,7 @@
 // The data plane's entry points. One call processes a batch: a vector of
 // packet descriptors in linear memory (DESIGN.md), for one host, at one time.
 import {
-  DESC_SIZE, D_BUF, D_OFF, D_LEN, D_LINK, D_KIND, D_TAG, K_RX, K_ORIGINATE, BUF_SIZE, MIN_OFF,
+  DESC_SIZE, D_BUF, D_OFF, D_LEN, D_LINK, D_KIND, D_TAG, D_AUX, ETH_P_IP_NET, K_RX, K_ORIGINATE, BUF_SIZE, MIN_OFF,
   C_POOL, C_POOL_FREE, C_SCRATCH, S_DSTS, S_ROUTES, S_WHICH, S_SINK, L_MASTER, ETH_P_IP, LOOKUP_BATCH, H_LPM, C_POOL_CAP, C_OUT_N, C_BUF_LO, C_BUF_HI, H_NLINKS, H_LINKS, LINK_SIZE,
   NB_IP, NB_STATE, NB_MAC, NB_DELETED, NUD_FAILED, NUD_INCOMPLETE, CNT_ORIGINATED, CNT_IN,
   DROP_IP_INHDR, DROP_NOT_SPECIFIED,
@@ -61,7 +61,10 @@ function processChunk(vec: usize, n: u32): void {
     const buf = <usize>load<u32>(d + D_BUF);
     const off = <u32>load<u16>(d + D_OFF);
     const len = <u32>load<u16>(d + D_LEN);
-    if (!validBuffer(buf, off, len)) continue;
+    // The verdict is kept in the descriptor's scratch word for the second pass.
+    const ok = validBuffer(buf, off, len);
+    store<u32>(d + D_AUX, ok ? 1 : 0);
+    if (!ok) continue;
     let ip = buf + off;
     if (<u32>load<u8>(d + D_KIND) == K_RX) {
       if (len < ETH_HLEN) continue;
@@ -72,7 +75,7 @@ function processChunk(vec: usize, n: u32): void {
         const br = link(master - 1);
         touched ^= fdbTouch(br, ldMac(ip)) ^ fdbTouch(br, ldMac(ip + ETH_SRC));
       }
-      if (len < ETH_HLEN + IP_HLEN || ld16(ip + ETH_TYPE) != ETH_P_IP) continue;
+      if (len < ETH_HLEN + IP_HLEN || load<u16>(ip + ETH_TYPE) != ETH_P_IP_NET) continue;
       ip += ETH_HLEN;
     } else if (len < IP_HLEN) {
       continue;
@@ -98,7 +101,7 @@ function processChunk(vec: usize, n: u32): void {
     const len = <u32>load<u16>(d + D_LEN);
     const tag = load<u32>(d + D_TAG);
     const kind = <u32>load<u8>(d + D_KIND);
-    if (!validBuffer(buf, off, len)) {
+    if (load<u32>(d + D_AUX) == 0) {
       // Not a buffer of this pool: count it, but never free it.
       count(kind == K_RX ? CNT_IN : CNT_ORIGINATED);
       dropRecord(DROP_NOT_SPECIFIED, tag);

@@ -263,6 +263,7 @@ export const STAT_COUNT: u32 = 28;
 
 // IP protocols and EtherTypes the data plane knows.
 export const ETH_P_IP: u32 = 0x0800;
+export const ETH_P_IP_NET: u32 = 0x0008; // 0x0800 as a little-endian load reads it
 export const ETH_P_ARP: u32 = 0x0806;
 export const IPPROTO_ICMP: u32 = 1;
 export const IPPROTO_IPIP: u32 = 4;

@@ -1,7 +1,7 @@
 // Where every received frame starts (netif_receive_skb): link checks, the
 // bridge hook, then the protocol of the EtherType.
 import {
-  L_FLAGS, L_MASTER, L_MAC, LF_UP, L_TYPE, LT_IPIP, L_RX_PACKETS, L_RX_BYTES, CNT_IN, ETH_P_ARP, ETH_P_IP,
+  L_FLAGS, L_MASTER, L_MAC, LF_UP, L_TYPE, LT_IPIP, L_RX_PACKETS, L_RX_BYTES, CNT_IN, ETH_P_ARP, ETH_P_IP_NET,
   DROP_DEV_READY, DROP_PKT_TOO_SMALL, DROP_UNHANDLED_PROTO, DROP_OTHERHOST, STAT_arp_ignored,
 } from '../layout';
 import { link, count, stat, add64, drop, consume } from '../context';
@@ -43,7 +43,7 @@ export function l3Input(dev: u32, buf: usize, off: u32, len: u32, tag: u32): voi
   const multi = macIsMulticast(dst);
   const forUs = multi || dst == ldMac(link(dev) + L_MAC);
   const type = ld16(eth + ETH_TYPE);
-  if (type == ETH_P_IP) {
+  if (load<u16>(eth + ETH_TYPE) == ETH_P_IP_NET) {
     if (!forUs) drop(buf, DROP_OTHERHOST, tag);
     else ip4Input(dev, buf, off + ETH_HLEN, len - ETH_HLEN, tag, multi);
   } else if (type == ETH_P_ARP) {
