@@ -116,12 +116,15 @@ export const TF_PMTUDISC: u32 = 1; // outer DF always set (Linux's default); off
 export const TF_PEERS: u32 = 2; // decapsulate only from the allowlist (Felix's rule)
 
 // Nexthop: what a routing-table leaf points at.
-export const NH_SIZE: u32 = 16;
+export const NH_SIZE: u32 = 32;
 export const N_TYPE: u32 = 0; // u8 RT_*
 export const N_FLAGS: u32 = 1; // u8 NF_*
 export const N_DEV: u32 = 2; // u16 egress link
 export const N_GW: u32 = 4; // u32 gateway, 0 when directly connected
 export const N_SRC: u32 = 8; // u32 preferred source address, 0 to choose
+// Caches the data plane fills on first use; a new nexthop array (every commit) starts empty.
+export const N_OUTER: u32 = 12; // u32 tunnels: index + 1 of the nexthop the outer packet takes
+export const N_NEIGH: u32 = 16; // u32 the neighbour entry of the gateway (checked on use)
 export const RT_UNICAST: u32 = 1;
 export const RT_LOCAL: u32 = 2;
 export const RT_BROADCAST: u32 = 3;

@@ -172,6 +172,7 @@ export class Host {
   private lpmRegion?: { ptr: number; size: number };
   private nhRegion?: { ptr: number; size: number };
   private addrRegion?: { ptr: number; size: number };
+  private nexthopBytes?: Uint8Array;
 
   static async create(opts: HostOptions): Promise<Host> {
     return new Host(opts);
@@ -401,6 +402,7 @@ export class Host {
     e.u8.set(blob, lpm);
     const nh = e.alloc(nexthops.length);
     e.u8.set(nexthops, nh);
+    this.nexthopBytes = nexthops;
     const addrBytes = Math.max(1, this.addrs.length) * L.ADDR_SIZE;
     const addrs = e.alloc(addrBytes);
     const dv = e.dv;
@@ -435,6 +437,14 @@ export class Host {
     const table = this.engine.alloc(slots * 2 * L.NEIGH_SIZE);
     this.call('neigh_grow', this.ptr, table, slots * 2 - 1);
     this.engine.arena.release(old, slots * L.NEIGH_SIZE);
+    // Nexthops remember neighbour entries by address: a fresh copy forgets them.
+    if (this.nhRegion && this.nexthopBytes) {
+      const nh = this.engine.alloc(this.nexthopBytes.length);
+      this.engine.u8.set(this.nexthopBytes, nh);
+      dv.setUint32(this.ptr + L.H_NH, nh, true);
+      this.engine.arena.release(this.nhRegion.ptr, this.nhRegion.size);
+      this.nhRegion = { ptr: nh, size: this.nexthopBytes.length };
+    }
   }
 
   /** Bytes of the routing table the data plane reads (LPM + nexthops). */

@@ -7,7 +7,7 @@ import { checksum } from '../wire/checksum';
 import { IP_TOTLEN, IP_FRAG, IP_CHECK, IP_MF, IP_OFFMASK, IP_HLEN, ipIhlBytes } from '../wire/ipv4';
 import { ip4Finish } from './ip4-output';
 
-export function ip4Fragment(dev: u32, nh: u32, buf: usize, ipOff: u32, tot: u32, mtu: u32, tag: u32): void {
+export function ip4Fragment(dev: u32, nh: u32, nhp: usize, buf: usize, ipOff: u32, tot: u32, mtu: u32, tag: u32): void {
   const ip = buf + ipOff;
   const ihl = ipIhlBytes(ip);
   const chunk = (mtu - ihl) & ~7;
@@ -39,7 +39,7 @@ export function ip4Fragment(dev: u32, nh: u32, buf: usize, ipOff: u32, tot: u32,
     if (f == 0) continue;
     stat(STAT_ip4_fragments);
     const len = ld16(f + ipOff + IP_TOTLEN);
-    ip4Finish(dev, nh, f, ipOff, len, tag);
+    ip4Finish(dev, nh, nhp, f, ipOff, len, tag);
   }
 }
 

@@ -34,5 +34,5 @@ export function ip4Forward(nh: usize, buf: usize, ipOff: u32, tot: u32, tag: u32
   st16(ip + IP_CHECK, csumReplace16(ld16(ip + IP_CHECK), word, word - 0x100));
   stat(STAT_ip4_forwarded);
   const gw = load<u32>(nh + N_GW);
-  ip4Transmit(dev, gw != 0 ? gw : ipDst(ip), buf, ipOff, tot, tag);
+  ip4Transmit(dev, gw != 0 ? gw : ipDst(ip), nh, buf, ipOff, tot, tag);
 }

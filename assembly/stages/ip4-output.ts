@@ -52,20 +52,23 @@ export function ip4Output(buf: usize, ipOff: u32, tot: u32, tag: u32): void {
     drop(buf, DROP_PKT_TOO_BIG, tag);
     return;
   }
-  ip4Transmit(dev, next, buf, ipOff, tot, tag);
+  ip4Transmit(dev, next, nh, buf, ipOff, tot, tag);
 }
 
-/** Out of dev towards next hop nh, in fragments when it exceeds the MTU. */
-export function ip4Transmit(dev: u32, nh: u32, buf: usize, ipOff: u32, tot: u32, tag: u32): void {
+/**
+ * Out of dev towards next hop nh, in fragments when it exceeds the MTU. nhp:
+ * the routing nexthop taken (its caches help), or 0.
+ */
+export function ip4Transmit(dev: u32, nh: u32, nhp: usize, buf: usize, ipOff: u32, tot: u32, tag: u32): void {
   const mtu = <u32>load<u16>(link(dev) + L_MTU);
-  if (tot > mtu) ip4Fragment(dev, nh, buf, ipOff, tot, mtu, tag);
-  else ip4Finish(dev, nh, buf, ipOff, tot, tag);
+  if (tot > mtu) ip4Fragment(dev, nh, nhp, buf, ipOff, tot, mtu, tag);
+  else ip4Finish(dev, nh, nhp, buf, ipOff, tot, tag);
 }
 
 /** A packet that fits dev's MTU leaves: into a tunnel, or to the neighbour. */
-export function ip4Finish(dev: u32, nh: u32, buf: usize, ipOff: u32, tot: u32, tag: u32): void {
-  if (<u32>load<u8>(link(dev) + L_TYPE) == LT_IPIP) ipipEncap(dev, nh, buf, ipOff, tot, tag);
-  else neighOutput(dev, nh, buf, ipOff, tot, tag);
+export function ip4Finish(dev: u32, nh: u32, nhp: usize, buf: usize, ipOff: u32, tot: u32, tag: u32): void {
+  if (<u32>load<u8>(link(dev) + L_TYPE) == LT_IPIP) ipipEncap(dev, nh, nhp, buf, ipOff, tot, tag);
+  else neighOutput(dev, nh, nhp, buf, ipOff, tot, tag);
 }
 
 /**

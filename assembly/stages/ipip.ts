@@ -4,13 +4,13 @@
 import {
   H_IPID, H_IPIP, L_FLAGS, LF_UP, L_MTU, L_TYPE, LT_IPIP, L_TUN_LOCAL, L_TUN_TTL, L_TUN_FLAGS,
   L_TUN_PEERS, L_TUN_NPEERS, TF_PMTUDISC, TF_PEERS, L_TX_PACKETS, L_TX_BYTES, L_RX_PACKETS, L_RX_BYTES,
-  N_TYPE, N_DEV, N_GW, N_SRC, RT_UNICAST, IPPROTO_IPIP, MIN_OFF,
+  N_TYPE, N_DEV, N_GW, N_SRC, N_OUTER, NH_SIZE, H_NH, RT_UNICAST, IPPROTO_IPIP, MIN_OFF,
   DROP_IP_OUTNOROUTES, DROP_PKT_TOO_BIG, DROP_NETFILTER_DROP, DROP_NOMEM,
   STAT_ipip_encap, STAT_ipip_decap, STAT_ipip_rejected,
 } from '../layout';
 import { host, link, stat, add64, drop } from '../context';
 import { st16, st32 } from '../wire/bytes';
-import { checksum } from '../wire/checksum';
+import { ipHeaderChecksum } from '../wire/checksum';
 import { ETH_HLEN } from '../wire/ethernet';
 import {
   IP_TOS, IP_TOTLEN, IP_ID, IP_FRAG, IP_TTL, IP_PROTO, IP_CHECK, IP_SRC, IP_DST, IP_HLEN, IP_DF, ipFrag, ipSrc,
@@ -29,14 +29,15 @@ import { ip4Input } from './ip4-input';
 }
 
 /** Sends the inner packet at buf+ipOff through tunnel dev to the remote gw. */
-export function ipipEncap(dev: u32, gw: u32, buf: usize, ipOff: u32, len: u32, tag: u32): void {
+export function ipipEncap(dev: u32, gw: u32, tunNh: usize, buf: usize, ipOff: u32, len: u32, tag: u32): void {
   const lp = link(dev);
   if (ipOff < MIN_OFF + ETH_HLEN + IP_HLEN) {
     drop(buf, DROP_NOMEM, tag); // no headroom left (tunnels nested too deep)
     return;
   }
-  // The outer packet is routed like any the host sends (ip_tunnel_xmit).
-  const nh = routeLookup(host, gw);
+  // The outer packet is routed like any the host sends (ip_tunnel_xmit); the
+  // route to the remote is remembered in the tunnel's nexthop (dst_cache).
+  const nh = outerRoute(tunNh, gw);
   if (nh == 0 || <u32>load<u8>(nh + N_TYPE) != RT_UNICAST ||
       <u32>load<u8>(link(<u32>load<u16>(nh + N_DEV)) + L_TYPE) == LT_IPIP) {
     drop(buf, DROP_IP_OUTNOROUTES, tag);
@@ -76,10 +77,22 @@ export function ipipEncap(dev: u32, gw: u32, buf: usize, ipOff: u32, len: u32, t
   st32(o + IP_SRC, src);
   st32(o + IP_DST, gw);
   st16(o + IP_CHECK, 0);
-  st16(o + IP_CHECK, checksum(o, IP_HLEN));
+  st16(o + IP_CHECK, ipHeaderChecksum(o, IP_HLEN));
   stat(STAT_ipip_encap);
-  if (total > mtu) ip4Transmit(out, next, buf, ipOff - IP_HLEN, total, tag); // fragments of the outer packet
-  else neighOutput(out, next, buf, ipOff - IP_HLEN, total, tag);
+  if (total > mtu) ip4Transmit(out, next, nh, buf, ipOff - IP_HLEN, total, tag); // fragments of the outer packet
+  else neighOutput(out, next, nh, buf, ipOff - IP_HLEN, total, tag);
+}
+
+function outerRoute(tunNh: usize, gw: u32): usize {
+  const base = <usize>load<u32>(host + H_NH);
+  if (tunNh != 0 && load<u32>(tunNh + N_GW) == gw) {
+    const cached = load<u32>(tunNh + N_OUTER);
+    if (cached != 0) return base + <usize>(cached - 1) * NH_SIZE;
+    const nh = routeLookup(host, gw);
+    if (nh != 0) store<u32>(tunNh + N_OUTER, <u32>((nh - base) / NH_SIZE) + 1);
+    return nh;
+  }
+  return routeLookup(host, gw);
 }
 
 /**

@@ -1,7 +1,7 @@
 // Neighbour output (neigh_resolve_output): the Ethernet header from the ARP
 // cache, or a queue and an ARP request while the next hop is unresolved.
 import {
-  H_NPEND, H_PEND, L_MAC, ETH_P_IP, NB_IP, NB_DEV, NB_MAC, NB_STATE, NB_PROBES, NB_QLEN, NB_UPDATED,
+  H_NPEND, H_PEND, L_MAC, ETH_P_IP, N_GW, N_NEIGH, NB_IP, NB_DEV, NB_MAC, NB_STATE, NB_PROBES, NB_QLEN, NB_UPDATED,
   NB_QUEUE, NEIGH_QLEN, NUD_INCOMPLETE, NUD_REACHABLE, NUD_FAILED, NUD_PERMANENT,
   ARP_RETRANS_MS, ARP_MCAST_SOLICIT, Q_OFF, Q_LEN, Q_TAG, Q_NEXT, NB_QTAIL, CNT_QUEUED, CNT_DEQUEUED,
   DROP_NEIGH_FAILED, DROP_NEIGH_QUEUEFULL, DROP_NEIGH_CREATEFAIL,
@@ -16,9 +16,22 @@ import { isLocalAddress, selectSource } from '../tables/route';
 import { arpSolicit } from './arp';
 import { linkOutput } from './link-output';
 
-/** Sends the IP packet at buf+ipOff to next hop nh on link dev. */
-export function neighOutput(dev: u32, nh: u32, buf: usize, ipOff: u32, ipLen: u32, tag: u32): void {
-  let e = neighProbe(host, nh, dev);
+/**
+ * Sends the IP packet at buf+ipOff to next hop nh on link dev. nhp: the
+ * routing nexthop, whose gateway's entry is remembered there (0: none).
+ */
+export function neighOutput(dev: u32, nh: u32, nhp: usize, buf: usize, ipOff: u32, ipLen: u32, tag: u32): void {
+  const cacheable = nhp != 0 && load<u32>(nhp + N_GW) == nh;
+  let e: usize = cacheable ? <usize>load<u32>(nhp + N_NEIGH) : 0;
+  if (e != 0 && load<u32>(e + NB_IP) == nh && <u32>load<u16>(e + NB_DEV) == dev) {
+    const s = <u32>load<u8>(e + NB_STATE);
+    if (s == NUD_REACHABLE || s == NUD_PERMANENT) {
+      send(e, dev, buf, ipOff, ipLen, tag);
+      return;
+    }
+  }
+  e = neighProbe(host, nh, dev);
+  if (cacheable && load<u32>(e + NB_IP) != 0) store<u32>(nhp + N_NEIGH, <u32>e);
   if (load<u32>(e + NB_IP) == 0) {
     e = neighClaim(host, e, nh, dev);
     if (e == 0) {
