@@ -1,7 +1,7 @@
 // The data plane's entry points. One call processes a batch: a vector of
 // packet descriptors in linear memory (DESIGN.md), for one host, at one time.
 import {
-  DESC_SIZE, D_BUF, D_OFF, D_LEN, D_LINK, D_KIND, D_TAG, D_AUX, ETH_P_IP_NET, K_RX, K_ORIGINATE, BUF_SIZE, MIN_OFF,
+  DESC_SIZE, D_BUF, D_OFF, D_LEN, D_LINK, D_KIND, D_TAG, D_AUX, ETH_P_IP_NET, IPPROTO_IPIP, K_RX, K_ORIGINATE, BUF_SIZE, MIN_OFF,
   C_POOL, C_POOL_FREE, C_SCRATCH, S_DSTS, S_ROUTES, S_WHICH, S_SINK, L_MASTER, ETH_P_IP, LOOKUP_BATCH, H_LPM, C_POOL_CAP, C_OUT_N, C_BUF_LO, C_BUF_HI, H_NLINKS, H_LINKS, LINK_SIZE,
   NB_IP, NB_STATE, NB_MAC, NB_DELETED, NUD_FAILED, NUD_INCOMPLETE, CNT_ORIGINATED, CNT_IN,
   DROP_IP_INHDR, DROP_NOT_SPECIFIED,
@@ -20,7 +20,7 @@ import { ip4Output } from './stages/ip4-output';
 import { lpm_lookup_batch } from './tables/lpm';
 import { routeMemo, routeMemoOff } from './tables/route';
 import { ETH_HLEN } from './wire/ethernet';
-import { IP_DST } from './wire/ipv4';
+import { IP_DST, IP_PROTO } from './wire/ipv4';
 import { ETH_TYPE, ETH_SRC } from './wire/ethernet';
 import { ld32 } from './wire/bytes';
 
@@ -83,17 +83,23 @@ function processChunk(vec: usize, n: u32): void {
     store<u32>(dsts + (<usize>m << 2), ld32(ip + IP_DST));
     store<u32>(which + (<usize>m << 2), i);
     m++;
+    // IPIP to be decapsulated here: its inner destination is looked up too.
+    if (load<u8>(ip + IP_PROTO) == IPPROTO_IPIP && load<u8>(ip) == 0x45 &&
+        ip + IP_HLEN + IP_HLEN <= buf + off + len) {
+      store<u32>(dsts + (<usize>m << 2), ld32(ip + IP_HLEN + IP_DST));
+      store<u32>(which + (<usize>m << 2), i);
+      m++;
+    }
   }
   if (root != 0) lpm_lookup_batch(root, dsts, leaves, m);
   else m = 0;
   store<u32>(scratch + S_SINK, touched); // keeps the touching loads alive
   let next: u32 = 0; // the next looked-up packet
   for (let i: u32 = 0; i < n; i++) {
-    if (next < m && load<u32>(which + (<usize>next << 2)) == i) {
+    routeMemoOff();
+    while (next < m && load<u32>(which + (<usize>next << 2)) == i) {
       routeMemo(load<u32>(dsts + (<usize>next << 2)), load<u32>(leaves + (<usize>next << 2)));
       next++;
-    } else {
-      routeMemoOff();
     }
     const d = vec + <usize>i * DESC_SIZE;
     const buf = <usize>load<u32>(d + D_BUF);

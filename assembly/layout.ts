@@ -47,12 +47,13 @@ export const C_FLAGS: u32 = 24; // u32 CTX_*
 export const C_BUF_LO: u32 = 28; // u32 first buffer address of the pool
 export const C_BUF_HI: u32 = 32; // u32 end of the pool's buffers
 export const C_SCRATCH: u32 = 36; // u32 address of SCRATCH_SIZE bytes of per-call scratch
-export const SCRATCH_SIZE: u32 = 4096;
+export const SCRATCH_SIZE: u32 = 8192;
 export const S_FRAGS: u32 = 0; // 256 x u32 fragment buffers
-export const S_DSTS: u32 = 1024; // 256 x u32 destinations of the batch's lookup pass
-export const S_ROUTES: u32 = 2048; // 256 x u32 their routing-table leaves
-export const S_WHICH: u32 = 3072; // 256 x u32 their places in the chunk
-export const S_SINK: u32 = 4092; // u32 where the prefetching loads' result goes
+// The batch's lookup pass: up to two destinations a packet (an IPIP packet's inner one too).
+export const S_DSTS: u32 = 1024; // 512 x u32 destinations
+export const S_ROUTES: u32 = 3072; // 512 x u32 their routing-table leaves
+export const S_WHICH: u32 = 5120; // 512 x u32 their packets' places in the chunk
+export const S_SINK: u32 = 8188; // u32 where the prefetching loads' result goes
 export const LOOKUP_BATCH: u32 = 256;
 export const CTX_RECORD_DROPS: u32 = 1;
 

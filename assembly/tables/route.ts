@@ -4,27 +4,41 @@
 import { H_LOCAL_BLOOM, H_LPM, H_NH, NH_SIZE, H_ADDRS, H_NADDRS, ADDR_SIZE, A_IP, A_PLEN, A_DEV, H_PORTS, H_NPORTS } from '../layout';
 import { lpmLookup } from './lpm';
 
-// A one-entry memo the batch's lookup pass fills for the packet in hand, so
-// its route costs no cache miss at the point of use (see index.ts: process).
-let memoDst: u32 = 0;
-let memoLeaf: u32 = 0;
-let memoOn = false;
+// A two-entry memo the batch's lookup pass fills for the packet in hand (its
+// destination, and an IPIP packet's inner one), so its routes cost no cache
+// miss at the point of use (see index.ts: processChunk).
+let memoDst0: u32 = 0;
+let memoLeaf0: u32 = 0;
+let memoDst1: u32 = 0;
+let memoLeaf1: u32 = 0;
+let memoN: u32 = 0;
 
 export function routeMemo(dst: u32, leaf: u32): void {
-  memoDst = dst;
-  memoLeaf = leaf;
-  memoOn = true;
+  if (memoN == 0) {
+    memoDst0 = dst;
+    memoLeaf0 = leaf;
+  } else {
+    memoDst1 = dst;
+    memoLeaf1 = leaf;
+  }
+  memoN++;
 }
 
 export function routeMemoOff(): void {
-  memoOn = false;
+  memoN = 0;
+}
+
+@inline function memoLookup(root: usize, dst: u32): u32 {
+  if (memoN != 0 && dst == memoDst0) return memoLeaf0;
+  if (memoN > 1 && dst == memoDst1) return memoLeaf1;
+  return lpmLookup(root, dst);
 }
 
 /** The nexthop for dst, or 0 when no route matches. */
 @inline export function routeLookup(host: usize, dst: u32): usize {
   const root = <usize>load<u32>(host + H_LPM);
   if (root == 0) return 0;
-  const idx = memoOn && dst == memoDst ? memoLeaf : lpmLookup(root, dst);
+  const idx = memoLookup(root, dst);
   return idx == 0 ? 0 : <usize>load<u32>(host + H_NH) + <usize>idx * NH_SIZE;
 }
 
