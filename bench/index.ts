@@ -8,11 +8,24 @@ import { scaleMode } from './scale.js';
 import { calicoIpipMode, calicoNativeMode, ipipEncapMode, ipipDecapMode } from './calico.js';
 
 export type { BenchMode, BenchOptions, BenchResult } from './types.js';
+import type { BenchResult } from './types.js';
 
 export const MODES: BenchMode[] = [calicoIpipMode, calicoNativeMode, ipipEncapMode, ipipDecapMode, lpmMode, bridgeMode, routeMode, scaleMode];
 
 /** What `podnet bench` runs without --mode. */
 export const DEFAULT_MODES: string[] = ['calico-ipip', 'calico-native'];
+
+/**
+ * Relations between rows of one run: each calico-ipip row gets its packet
+ * rate as a ratio of calico-native's at the same frame size.
+ */
+export function relate(results: BenchResult[]): BenchResult[] {
+  return results.map((r) => {
+    if (r.mode !== 'calico-ipip') return r;
+    const native = results.find((n) => n.mode === 'calico-native' && n.size === r.size);
+    return native ? { ...r, ipipToNative: r.mpps / native.mpps } : r;
+  });
+}
 
 export function findMode(name: string): BenchMode | undefined {
   return MODES.find((m) => m.name === name);

@@ -2,7 +2,7 @@
 // progress display on stderr, then prints the table and writes --json.
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { DEFAULT_MODES, MODES, findMode } from '../../bench/index.js';
+import { DEFAULT_MODES, MODES, findMode, relate } from '../../bench/index.js';
 import { buildReport, formatTable, machineInfo } from '../../bench/report.js';
 import type { BenchMode, BenchResult } from '../../bench/types.js';
 import { UsageError, packageVersion, type FlagSpec, type ParsedArgs, type Verb } from './podnet.js';
@@ -150,7 +150,7 @@ export async function runBench(plan: BenchPlan, display: ProgressDisplay): Promi
   } finally {
     display.done();
   }
-  return results;
+  return relate(results);
 }
 
 /** Fills the contract's fields a mode left out; what the mode set wins. */
