@@ -8,6 +8,7 @@ import { formatMac } from '../src/packet/addr.js';
 import { ethernetFrame } from '../src/packet/craft.js';
 import { prng } from './tables.js';
 import { nsPerUnit, gbps } from './timing.js';
+import { modelMpps } from './baseline.js';
 import type { BenchMode, BenchOptions, BenchResult } from './types.js';
 
 const BATCH = 256;
@@ -35,7 +36,7 @@ export const bridgeMode: BenchMode = {
 
     // Learning: every MAC says hello once from its port.
     opts.progress(0.05, 'learning');
-    const hello = [];
+    const hello: { link: string; frame: Uint8Array }[] = [];
     for (let m = 0; m < macs; m++) {
       hello.push({ link: `veth${portOf(m)}`, frame: ethernetFrame({ dst: 'ff:ff:ff:ff:ff:ff', src: macOf(m), ethertype: 0x88b5 }, payload) });
     }
@@ -84,10 +85,26 @@ export const bridgeMode: BenchMode = {
     }, perRound * BATCH, opts.quick ? 5 : 25, 2, (f) => opts.progress(0.2 + 0.8 * f));
     if (host.stats().fates.dropped !== before) throw new Error('bridge: frames were dropped');
     const mpps = 1e3 / ns;
+    // The model, with 4,096 of the MACs learned and frames among them.
+    const modelMacs = Math.min(macs, 4096);
+    const sample = [];
+    for (let i = 0; i < 4096; i++) {
+      const src = rnd() % modelMacs;
+      let dst = rnd() % modelMacs;
+      while (portOf(dst) === portOf(src)) dst = rnd() % modelMacs;
+      sample.push({ link: `veth${portOf(src)}`, frame: ethernetFrame({ dst: macOf(dst), src: macOf(src), ethertype: 0x88b5 }, payload) });
+    }
+    const model = modelMpps((m) => {
+      m.link.add({ name: 'br0', type: 'bridge', mac: '02:00:00:00:00:b0', fdbMax: macs * 2 });
+      for (let p = 0; p < PORTS; p++) m.link.add({ name: `veth${p}`, type: 'veth', mac: `02:00:00:00:00:0${p}`, master: 'br0' });
+      m.receive(hello.slice(0, modelMacs).map((f, i) => ({ ...f, tag: i })), 0);
+    }, sample, opts.quick ? 3 : 5);
     return [{
       mode: 'bridge', size: opts.size, flows: macs, workers: 1,
       mpps, gbps: gbps(mpps, opts.size), nsPerPacket: ns,
       label: `${PORTS} ports, ${macs} MACs`,
+      baselines: { model: model },
+      baselineTableSize: modelMacs,
       fdbBytes: (1 << Math.ceil(Math.log2(macs * 4))) * L.FDB_SIZE,
     }];
   },

@@ -9,7 +9,9 @@ import { formatCidr, formatIPv4, inPrefix } from '../src/packet/addr.js';
 import { udpPacket, ipFrame } from '../src/packet/craft.js';
 import { internetTable, prng } from './tables.js';
 import { nsPerUnit, gbps } from './timing.js';
+import { modelMpps } from './baseline.js';
 import type { BenchMode, BenchOptions, BenchResult } from './types.js';
+import type { ModelHost } from '../test/model/host.js';
 
 const BATCH = 256;
 const TEMPLATES = 65536;
@@ -30,21 +32,22 @@ export const routeMode: BenchMode = {
     const e = new Engine({ initialMiB: 128 });
     const ctx = new Context(e, { buffers: BATCH * 2 });
     const host = new Host({ name: 'router', forwarding: true, engine: e });
-    host.link.add({ name: 'eth0', type: 'ether', mac: ROUTER_MAC });
-    host.addr.add('eth0', '10.0.0.1/24');
     const gateways: { via: string; dev: string }[] = [];
-    for (let l = 1; l <= 4; l++) {
-      host.link.add({ name: `eth${l}`, type: 'ether', mac: `02:00:00:00:0${l}:01` });
-      host.addr.add(`eth${l}`, `192.168.${l}.1/24`);
-      for (let g = 2; g < 6; g++) {
-        const via = `192.168.${l}.${g}`;
-        gateways.push({ via, dev: `eth${l}` });
-        host.neigh.add({ ip: via, mac: `02:00:00:00:0${l}:0${g}`, dev: `eth${l}` });
+    // The same router for the engine and for the model baseline.
+    const router = (h: Host | ModelHost) => {
+      h.link.add({ name: 'eth0', type: 'ether', mac: ROUTER_MAC });
+      h.addr.add('eth0', '10.0.0.1/24');
+      for (let l = 1; l <= 4; l++) {
+        h.link.add({ name: `eth${l}`, type: 'ether', mac: `02:00:00:00:0${l}:01` });
+        h.addr.add(`eth${l}`, `192.168.${l}.1/24`);
+        for (let g = 2; g < 6; g++) h.neigh.add({ ip: `192.168.${l}.${g}`, mac: `02:00:00:00:0${l}:0${g}`, dev: `eth${l}` });
       }
-    }
+    };
+    router(host);
+    for (let l = 1; l <= 4; l++) for (let g = 2; g < 6; g++) gateways.push({ via: `192.168.${l}.${g}`, dev: `eth${l}` });
     opts.progress(0.05, 'building table');
     const table = internetTable(routes, 1);
-    const specs = [];
+    const specs: { dst: string; via: string; dev: string }[] = [];
     for (let i = 0; i < table.count; i++) {
       if (excluded(table.addrs[i])) continue;
       const gw = gateways[i % gateways.length];
@@ -98,10 +101,21 @@ export const routeMode: BenchMode = {
     const stats = host.stats();
     if (stats.fates.dropped !== 0) throw new Error(`route: packets were dropped: ${JSON.stringify(stats.drops)}`);
     const mpps = 1e3 / ns;
+    // The model, on a 10,000-route slice of the table and 4,096 of the frames.
+    const modelRoutes = Math.min(specs.length, 10_000);
+    const sample = [];
+    for (let i = 0; i < 4096; i++) sample.push({ link: 'eth0', frame: e.u8.slice(tmpl + i * stride, tmpl + i * stride + frameLen) });
+    const model = modelMpps((m) => {
+      router(m);
+      for (let i = 0; i < modelRoutes; i++) m.route.add(specs[i]);
+      m.route.add({ dst: 'default', via: gateways[0].via });
+    }, sample, opts.quick ? 3 : 5);
     return [{
       mode: 'route', size: opts.size, flows: TEMPLATES, workers: 1,
       mpps, gbps: gbps(mpps, opts.size), nsPerPacket: ns,
       label: `forward, ${(specs.length / 1e6).toFixed(2)}M routes`,
+      baselines: { model: model },
+      baselineTableSize: modelRoutes,
       routes: specs.length,
       tableBytes: host.routeTableBytes,
       buildMs: Math.round(buildMs),
