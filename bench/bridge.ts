@@ -82,7 +82,7 @@ export const bridgeMode: BenchMode = {
     const perRound = 200;
     const ns = nsPerUnit(() => {
       for (let i = 0; i < perRound; i++) batch();
-    }, perRound * BATCH, opts.quick ? 5 : 25, 2, (f) => opts.progress(0.2 + 0.8 * f));
+    }, perRound * BATCH, opts.quick ? 5 : 41, 5, (f) => opts.progress(0.2 + 0.8 * f));
     if (host.stats().fates.dropped !== before) throw new Error('bridge: frames were dropped');
     const mpps = 1e3 / ns;
     // The model, with 4,096 of the MACs learned and frames among them.

@@ -143,10 +143,10 @@ function mode(kind: Kind, description: string): BenchMode {
     async run(opts: BenchOptions): Promise<BenchResult[]> {
       const p = calicoPath(kind, opts);
       const batch = p.batch;
-      const perRound = 100;
+      const perRound = 200;
       const ns = nsPerUnit(() => {
         for (let i = 0; i < perRound; i++) batch();
-      }, perRound * BATCH, opts.quick ? 5 : 15, 2, opts.progress);
+      }, perRound * BATCH, opts.quick ? 5 : 41, 5, opts.progress);
       for (const h of p.hosts) if (h.stats().fates.dropped) throw new Error(`${kind}: frames were dropped on ${h.name}`);
       const mpps = 1e3 / ns;
       const ipip = kind !== 'calico-native';

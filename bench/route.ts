@@ -97,7 +97,7 @@ export const routeMode: BenchMode = {
     }, perRound * BATCH, opts.quick ? 5 : 15);
     const ns = nsPerUnit(() => {
       for (let i = 0; i < perRound; i++) batch();
-    }, perRound * BATCH, opts.quick ? 5 : 25, 2, (f) => opts.progress(0.3 + 0.7 * f));
+    }, perRound * BATCH, opts.quick ? 5 : 41, 5, (f) => opts.progress(0.3 + 0.7 * f));
     const stats = host.stats();
     if (stats.fates.dropped !== 0) throw new Error(`route: packets were dropped: ${JSON.stringify(stats.drops)}`);
     const mpps = 1e3 / ns;
