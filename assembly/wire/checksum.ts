@@ -43,28 +43,25 @@ export function sumBytes(p: usize, len: u32, sum: u32): u32 {
   return (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff) + proto + len;
 }
 
-/** The checksum to store in an IPv4 header of ihl bytes (its checksum field zeroed). */
-@inline export function ipHeaderChecksum(ip: usize, ihl: u32): u32 {
-  if (ihl != 20) return checksum(ip, ihl);
+/** A 20-byte header summed as little-endian words and folded (RFC 1071 2.B: order-free). */
+@inline function sum20(ip: usize): u32 {
   let s: u64 = <u64>load<u32>(ip) + <u64>load<u32>(ip, 4) + <u64>load<u32>(ip, 8) +
     <u64>load<u32>(ip, 12) + <u64>load<u32>(ip, 16);
   s = (s & 0xffffffff) + (s >> 32);
   let w = <u32>s;
   w = (w & 0xffff) + (w >>> 16);
-  w = (w & 0xffff) + (w >>> 16);
-  // Summed little-endian: swap the folded result back to network order.
-  return (~bswap<u16>(<u16>w)) & 0xffff;
+  return (w & 0xffff) + (w >>> 16);
+}
+
+/** The checksum to store in an IPv4 header of ihl bytes (its checksum field zeroed). */
+@inline export function ipHeaderChecksum(ip: usize, ihl: u32): u32 {
+  if (ihl != 20) return checksum(ip, ihl);
+  // Summed little-endian: swap the complement back to network order.
+  return (~bswap<u16>(<u16>sum20(ip))) & 0xffff;
 }
 
 /** Whether an IPv4 header of ihl bytes sums to 0xffff; the 20-byte case unrolled. */
 @inline export function ipHeaderValid(ip: usize, ihl: u32): bool {
   if (ihl != 20) return checksum(ip, ihl) == 0;
-  let s: u64 = <u64>load<u32>(ip) + <u64>load<u32>(ip, 4) + <u64>load<u32>(ip, 8) +
-    <u64>load<u32>(ip, 12) + <u64>load<u32>(ip, 16);
-  // One's-complement sums are byte-order independent (RFC 1071 2.B).
-  s = (s & 0xffffffff) + (s >> 32);
-  let w = <u32>s;
-  w = (w & 0xffff) + (w >>> 16);
-  w = (w & 0xffff) + (w >>> 16);
-  return w == 0xffff;
+  return sum20(ip) == 0xffff;
 }
