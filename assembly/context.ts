@@ -7,6 +7,7 @@ import {
   CNT_GENERATED, CNT_LOCAL, O_TX, O_LOCAL, O_DROP, DROP_FULL_RING, DROP_NOMEM,
   L_TX_PACKETS, L_TX_BYTES, HEADROOM,
 } from './layout';
+import { nfAbort } from './stages/netfilter';
 
 export let ctx: usize = 0;
 export let host: usize = 0;
@@ -106,6 +107,7 @@ export function dropRecord(reason: u32, tag: u32): void {
 
 /** The packet's fate: dropped, with a reason. Frees its buffer. */
 export function drop(buf: usize, reason: u32, tag: u32): void {
+  nfAbort(); // a connection it started was never confirmed
   bufFree(buf);
   dropRecord(reason, tag);
 }

@@ -1,7 +1,7 @@
 // The data plane's entry points. One call processes a batch: a vector of
 // packet descriptors in linear memory (DESIGN.md), for one host, at one time.
 import {
-  DESC_SIZE, D_BUF, D_OFF, D_LEN, D_LINK, D_KIND, D_TAG, D_AUX, ETH_P_IP_NET, IPPROTO_IPIP, K_RX, K_ORIGINATE, BUF_SIZE, MIN_OFF,
+  H_CT, DESC_SIZE, D_BUF, D_OFF, D_LEN, D_LINK, D_KIND, D_TAG, D_AUX, ETH_P_IP_NET, IPPROTO_IPIP, K_RX, K_ORIGINATE, BUF_SIZE, MIN_OFF,
   C_POOL, C_POOL_FREE, C_SCRATCH, S_DSTS, S_ROUTES, S_WHICH, S_SINK, L_MASTER, ETH_P_IP, LOOKUP_BATCH, H_LPM, C_POOL_CAP, C_OUT_N, C_BUF_LO, C_BUF_HI, H_NLINKS, H_LINKS, LINK_SIZE,
   NB_IP, NB_STATE, NB_MAC, NB_DELETED, NUD_FAILED, NUD_INCOMPLETE, CNT_ORIGINATED, CNT_IN,
   DROP_IP_INHDR, DROP_NOT_SPECIFIED,
@@ -15,6 +15,8 @@ import { fdbSet, fdbDelete, fdbFlushPort, fdbTouch } from './tables/fdb';
 import { neighProbe, neighClaim, neighFind, neighGrow } from './tables/neigh';
 import { ethernetInput } from './stages/ethernet-input';
 import { neighTimers, flushQueue } from './stages/neigh-output';
+import { nfReset } from './stages/netfilter';
+import { ctGc, ctDelete } from './tables/conntrack';
 import { ip4Output } from './stages/ip4-output';
 
 import { lpm_lookup_batch } from './tables/lpm';
@@ -34,6 +36,8 @@ export function process(c: usize, hostPtr: usize, vec: usize, n: u32, now: u32):
   enter(c, hostPtr, now);
   store<u32>(ctx + C_OUT_N, 0);
   neighTimers();
+  const ct = <usize>load<u32>(host + H_CT);
+  if (ct != 0) ctGc(ct, now, 64);
   for (let start: u32 = 0; start < n; start += LOOKUP_BATCH) {
     const m = n - start < LOOKUP_BATCH ? n - start : LOOKUP_BATCH;
     processChunk(vec + <usize>start * DESC_SIZE, m);
@@ -97,6 +101,7 @@ function processChunk(vec: usize, n: u32): void {
   let next: u32 = 0; // the next looked-up packet
   for (let i: u32 = 0; i < n; i++) {
     routeMemoOff();
+    nfReset();
     while (next < m && load<u32>(which + (<usize>next << 2)) == i) {
       routeMemo(load<u32>(dsts + (<usize>next << 2)), load<u32>(leaves + (<usize>next << 2)));
       next++;
@@ -258,4 +263,12 @@ export function tx_to_rx(vec: usize, n: u32, link: u32): void {
 /** Rehashes the host's neighbour table into `table` of mask + 1 slots. */
 export function neigh_grow(h: usize, table: usize, mask: u32): void {
   neighGrow(h, table, mask);
+}
+
+export { rules_eval } from './tables/rules';
+
+/** Forgets connection idx of host h (conntrack -D). */
+export function ct_delete(h: usize, idx: u32): void {
+  const ct = <usize>load<u32>(h + H_CT);
+  if (ct != 0) ctDelete(ct, idx);
 }

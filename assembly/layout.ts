@@ -53,6 +53,7 @@ export const S_FRAGS: u32 = 0; // 256 x u32 fragment buffers
 export const S_DSTS: u32 = 1024; // 512 x u32 destinations
 export const S_ROUTES: u32 = 3072; // 512 x u32 their routing-table leaves
 export const S_WHICH: u32 = 5120; // 512 x u32 their packets' places in the chunk
+export const S_PK: u32 = 7168; // the rule engine's packet keys and jump stack (PK_SIZE)
 export const S_SINK: u32 = 8188; // u32 where the prefetching loads' result goes
 export const LOOKUP_BATCH: u32 = 256;
 export const CTX_RECORD_DROPS: u32 = 1;
@@ -232,7 +233,9 @@ export const DROP_ARP_INVALID: u32 = 27;
 export const DROP_INVALID_PROTO: u32 = 28;
 export const DROP_NETFILTER_DROP: u32 = 29;
 export const DROP_NEIGH_CREATEFAIL: u32 = 30;
-export const DROP_COUNT: u32 = 31;
+export const DROP_CONNTRACK_FULL: u32 = 31; // nf_conntrack: table full, nothing to evict
+export const DROP_NAT_NO_PORT: u32 = 32; // nf_nat: no free port for the new tuple
+export const DROP_COUNT: u32 = 33;
 
 // Stage events (counters beside the drop reasons, named stage_event).
 export const STAT_bridge_learned: u32 = 0;
@@ -263,7 +266,12 @@ export const STAT_icmp_delivered: u32 = 24;
 export const STAT_ipip_encap: u32 = 25;
 export const STAT_ipip_decap: u32 = 26;
 export const STAT_ipip_rejected: u32 = 27;
-export const STAT_COUNT: u32 = 28;
+export const STAT_conntrack_new: u32 = 28;
+export const STAT_conntrack_invalid: u32 = 29;
+export const STAT_conntrack_evicted: u32 = 30;
+export const STAT_nat_port_taken: u32 = 31;
+export const STAT_conntrack_related: u32 = 32;
+export const STAT_COUNT: u32 = 33;
 
 // IP protocols and EtherTypes the data plane knows.
 export const ETH_P_IP: u32 = 0x0800;
@@ -273,3 +281,48 @@ export const IPPROTO_ICMP: u32 = 1;
 export const IPPROTO_IPIP: u32 = 4;
 export const IPPROTO_TCP: u32 = 6;
 export const IPPROTO_UDP: u32 = 17;
+
+// ---- Connection tracking (nf_conntrack), per host, present once rules are loaded.
+export const H_CT: u32 = 88; // u32 address of the host's conntrack header, 0 = no netfilter
+export const CT_SIZE: u32 = 64; // the header
+export const CT_TUPLES: u32 = 0; // u32 address of the tuple hash (TUPLE_SIZE slots)
+export const CT_MASK: u32 = 4; // u32 slots - 1
+export const CT_CONNS: u32 = 8; // u32 address of the connection array
+export const CT_CAP: u32 = 12; // u32 connections the array holds
+export const CT_COUNT: u32 = 16; // u32 connections alive
+export const CT_FREE: u32 = 20; // u32 index + 1 of the first free connection, 0 = none
+export const CT_MAX: u32 = 24; // u32 nf_conntrack_max
+export const CT_RULES: u32 = 28; // u32 address of the compiled ruleset, 0 = none
+export const CT_GC: u32 = 32; // u32 where the garbage collector goes on
+export const CT_USED: u32 = 36; // u32 connections ever handed out from the array's top
+export const CT_PENDING: u32 = 40; // u32 index + 1 of the connection the packet in hand created
+// A tuple in the hash: src, dst, ports, and the connection (index + 1) << 9 | dir << 8 | proto.
+export const TUPLE_SIZE: u32 = 16;
+export const TP_SRC: u32 = 0;
+export const TP_DST: u32 = 4;
+export const TP_PORTS: u32 = 8; // sport << 16 | dport; ICMP echo: id << 16 | type << 8 | code
+export const TP_REF: u32 = 12;
+// A connection.
+export const CONN_SIZE: u32 = 64;
+export const CN_ORIG: u32 = 0; // 12 bytes: src, dst, ports
+export const CN_REPLY: u32 = 12; // 12 bytes: src, dst, ports
+export const CN_PROTO: u32 = 24; // u8
+export const CN_TCP: u32 = 25; // u8 TCP state (conntrack-tcp.ts)
+export const CN_STATUS: u32 = 26; // u16 CS_*
+export const CN_TIMEOUT: u32 = 28; // u32 ms at which it expires
+export const CN_START: u32 = 32; // u32 ms it was created
+export const CN_NEXT: u32 = 36; // u32 next free (index + 1) while free
+export const CN_PACKETS: u32 = 40; // u32 packets seen, both directions
+export const CS_SEEN_REPLY: u32 = 1;
+export const CS_ASSURED: u32 = 2;
+export const CS_CONFIRMED: u32 = 4;
+export const CS_SRC_NAT: u32 = 8;
+export const CS_DST_NAT: u32 = 16;
+export const CS_LIVE: u32 = 32;
+export const CT_DEFAULT_MAX: u32 = 262144;
+// Timeouts (ms), Linux's defaults.
+export const CT_UDP_MS: u32 = 30000;
+export const CT_UDP_STREAM_MS: u32 = 120000;
+export const CT_ICMP_MS: u32 = 30000;
+export const CT_GENERIC_MS: u32 = 600000;
+export const CT_UDP_STREAM_AFTER_MS: u32 = 2000;

@@ -15,6 +15,7 @@ import {
 } from '../wire/icmp';
 import { icmpAllow } from '../tables/ratelimit';
 import { ip4Output } from './ip4-output';
+import { nfSave, nfRestore } from './netfilter';
 
 // RFC 1812 4.3.2.3: quote as much as fits in 576 bytes.
 const ICMP_QUOTE_MAX: u32 = 576 - IP_HLEN - ICMP_HLEN;
@@ -64,5 +65,7 @@ export function icmpSend(ip: usize, type: u32, code: u32, info: u32, src: u32, s
   st16(icmp + ICMP_CHECK, 0);
   st16(icmp + ICMP_CHECK, checksum(icmp, ICMP_HLEN + quote));
   stat(STAT_icmp_error_sent);
+  const saved = nfSave(); // the offending packet's conntrack state outlives its error
   ip4Output(buf, ipOff, len, TAG_GENERATED);
+  nfRestore(saved);
 }

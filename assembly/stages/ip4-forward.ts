@@ -7,8 +7,9 @@ import { IP_TTL, IP_CHECK, IP_DF, ipFrag, ipDst } from '../wire/ipv4';
 import { ICMP_TIME_EXCEEDED, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED } from '../wire/icmp';
 import { icmpSend } from './icmp-error';
 import { ip4Transmit } from './ip4-output';
+import { nfActive, nfForward } from './netfilter';
 
-export function ip4Forward(nh: usize, buf: usize, ipOff: u32, tot: u32, tag: u32, l2multi: bool): void {
+export function ip4Forward(nh: usize, inDev: u32, buf: usize, ipOff: u32, tot: u32, tag: u32, l2multi: bool): void {
   const ip = buf + ipOff;
   if (l2multi) {
     drop(buf, DROP_OTHERHOST, tag);
@@ -32,6 +33,14 @@ export function ip4Forward(nh: usize, buf: usize, ipOff: u32, tot: u32, tag: u32
   const word = ld16(ip + IP_TTL);
   st16(ip + IP_TTL, word - 0x100);
   st16(ip + IP_CHECK, csumReplace16(ld16(ip + IP_CHECK), word, word - 0x100));
+  if (nfActive()) {
+    // The FORWARD hook sees the packet with its TTL already decremented.
+    const r = nfForward(ip, tot, inDev, dev);
+    if (r != 0) {
+      drop(buf, r, tag);
+      return;
+    }
+  }
   stat(STAT_ip4_forwarded);
   const gw = load<u32>(nh + N_GW);
   ip4Transmit(dev, gw != 0 ? gw : ipDst(ip), nh, buf, ipOff, tot, tag);

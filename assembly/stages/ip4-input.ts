@@ -12,6 +12,7 @@ import {
 } from '../wire/icmp';
 import { routeLookup, isLocalAddress } from '../tables/route';
 import { ip4Forward } from './ip4-forward';
+import { nfActive, nfPrerouting, nfInput } from './netfilter';
 import { ip4Local } from './ip4-local';
 import { icmpSend } from './icmp-error';
 
@@ -57,6 +58,7 @@ export function ip4Input(dev: u32, buf: usize, ipOff: u32, n: u32, tag: u32, l2m
     return;
   }
   if (dst == INADDR_BROADCAST) {
+    if (nfActive() && !nfLocalIn(buf, ip, tot, dev, tag)) return;
     ip4Local(buf, ipOff, tot, tag, true, l2multi);
     return;
   }
@@ -64,9 +66,18 @@ export function ip4Input(dev: u32, buf: usize, ipOff: u32, n: u32, tag: u32, l2m
     drop(buf, DROP_IP_INVALID_DEST, tag);
     return;
   }
-  const nh = routeLookup(host, dst);
+  if (nfActive()) {
+    // PREROUTING: conntrack, and DNAT before the route is chosen.
+    const r = nfPrerouting(ip, tot, dev);
+    if (r != 0) {
+      drop(buf, r, tag);
+      return;
+    }
+  }
+  const nh = routeLookup(host, ipDst(ip));
   const type = nh == 0 ? 0 : <u32>load<u8>(nh + N_TYPE);
   if (type == RT_LOCAL || type == RT_BROADCAST) {
+    if (nfActive() && !nfLocalIn(buf, ip, tot, dev, tag)) return;
     ip4Local(buf, ipOff, tot, tag, type == RT_BROADCAST, l2multi);
     return;
   }
@@ -83,10 +94,18 @@ export function ip4Input(dev: u32, buf: usize, ipOff: u32, n: u32, tag: u32, l2m
     icmpSend(ip, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0, 0, l2multi);
     drop(buf, DROP_UNREACHABLE, tag);
   } else if (type == RT_UNICAST) {
-    ip4Forward(nh, buf, ipOff, tot, tag, l2multi);
+    ip4Forward(nh, dev, buf, ipOff, tot, tag, l2multi);
   } else {
     // prohibit
     icmpSend(ip, ICMP_DEST_UNREACH, ICMP_PKT_FILTERED, 0, 0, l2multi);
     drop(buf, DROP_UNREACHABLE, tag);
   }
+}
+
+/** The INPUT hook before local delivery; false when it dropped the packet. */
+function nfLocalIn(buf: usize, ip: usize, tot: u32, dev: u32, tag: u32): bool {
+  const r = nfInput(ip, tot, dev);
+  if (r == 0) return true;
+  drop(buf, r, tag);
+  return false;
 }

@@ -26,6 +26,7 @@ import {
 import { isOpen } from '../tables/route';
 import { icmpSend } from './icmp-error';
 import { ip4Output } from './ip4-output';
+import { nfSave, nfRestore } from './netfilter';
 import { ipipDecap } from './ipip';
 
 /**
@@ -157,5 +158,7 @@ function sendReset(ip: usize, th: usize, n: u32): void {
   st16(t + TCP_CHECK, 0);
   st16(t + TCP_CHECK, finish(sumBytes(t, TCP_HLEN, pseudoSum(ld32(out + IP_SRC), ld32(out + IP_DST), IPPROTO_TCP, TCP_HLEN))));
   stat(STAT_tcp_rst_sent);
+  const saved = nfSave(); // the offending packet's conntrack state outlives its error
   ip4Output(buf, ipOff, len, TAG_GENERATED);
+  nfRestore(saved);
 }

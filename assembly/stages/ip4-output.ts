@@ -15,17 +15,37 @@ import { routeLookup, selectSource } from '../tables/route';
 import { ip4Local } from './ip4-local';
 import { neighOutput } from './neigh-output';
 import { ip4Fragment } from './fragment';
+import { nfActive, nfOutput, nfInput, nfPostrouting } from './netfilter';
 import { ipipEncap } from './ipip';
 
 /** Routes and sends the IPv4 packet at buf+ipOff (checksum valid or src 0). */
 export function ip4Output(buf: usize, ipOff: u32, tot: u32, tag: u32): void {
   const ip = buf + ipOff;
-  const dst = ipDst(ip);
-  const nh = routeLookup(host, dst);
+  let dst = ipDst(ip);
+  let nh = routeLookup(host, dst);
+  if (nfActive()) {
+    // OUTPUT: conntrack, nat OUTPUT, filter OUTPUT; a new destination is routed again.
+    const r = nfOutput(ip, tot, nh == 0 ? 0xffff : <u32>load<u16>(nh + N_DEV));
+    if (r != 0) {
+      drop(buf, r, tag);
+      return;
+    }
+    if (ipDst(ip) != dst) {
+      dst = ipDst(ip);
+      nh = routeLookup(host, dst);
+    }
+  }
   const type = nh == 0 ? 0 : <u32>load<u8>(nh + N_TYPE);
   if (type == RT_LOCAL || type == RT_BROADCAST) {
     // The local address itself, or the one whose subnet the broadcast is of.
     if (ipSrc(ip) == 0) setSource(ip, load<u32>(nh + N_SRC) != 0 ? load<u32>(nh + N_SRC) : dst);
+    if (nfActive()) {
+      const r = nfInput(ip, tot, <u32>load<u16>(nh + N_DEV));
+      if (r != 0) {
+        drop(buf, r, tag);
+        return;
+      }
+    }
     ip4Local(buf, ipOff, tot, tag, type == RT_BROADCAST, false);
     return;
   }
@@ -60,6 +80,14 @@ export function ip4Output(buf: usize, ipOff: u32, tot: u32, tag: u32): void {
  * the routing nexthop taken (its caches help), or 0.
  */
 export function ip4Transmit(dev: u32, nh: u32, nhp: usize, buf: usize, ipOff: u32, tot: u32, tag: u32): void {
+  if (nfActive()) {
+    // POSTROUTING: SNAT/MASQUERADE, source translation, conntrack confirmation.
+    const r = nfPostrouting(buf + ipOff, tot, dev, nh, 0xffff);
+    if (r != 0) {
+      drop(buf, r, tag);
+      return;
+    }
+  }
   const mtu = <u32>load<u16>(link(dev) + L_MTU);
   if (tot > mtu) ip4Fragment(dev, nh, nhp, buf, ipOff, tot, mtu, tag);
   else ip4Finish(dev, nh, nhp, buf, ipOff, tot, tag);

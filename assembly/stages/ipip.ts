@@ -21,6 +21,7 @@ import { icmpSend } from './icmp-error';
 import { neighOutput } from './neigh-output';
 import { ip4Transmit } from './ip4-output';
 import { ip4Input } from './ip4-input';
+import { nfActive, nfOutput } from './netfilter';
 
 /** INET_ECN_encapsulate: the outer header carries the inner ECN field (CE as ECT(0)). */
 @inline function ecnEncap(innerTos: u32): u32 {
@@ -79,6 +80,13 @@ export function ipipEncap(dev: u32, gw: u32, tunNh: usize, buf: usize, ipOff: u3
   st16(o + IP_CHECK, 0);
   st16(o + IP_CHECK, ipHeaderChecksum(o, IP_HLEN));
   stat(STAT_ipip_encap);
+  if (nfActive()) {
+    const r = nfOutput(o, total, out);
+    if (r != 0) {
+      drop(buf, r, tag);
+      return;
+    }
+  }
   if (total > mtu) ip4Transmit(out, next, nh, buf, ipOff - IP_HLEN, total, tag); // fragments of the outer packet
   else neighOutput(out, next, nh, buf, ipOff - IP_HLEN, total, tag);
 }

@@ -1,0 +1,134 @@
+// The connection tracking table (nf_conntrack_core): connections in an array
+// with a free list, both tuples of each in one open-addressing hash
+// (linear probing, backward-shift deletion), expiry on the caller's clock.
+import {
+  CT_TUPLES, CT_MASK, CT_CONNS, CT_CAP, CT_COUNT, CT_FREE, CT_GC, CT_USED,
+  TUPLE_SIZE, TP_SRC, TP_DST, TP_PORTS, TP_REF, CONN_SIZE, CN_ORIG, CN_REPLY, CN_PROTO, CN_STATUS,
+  CN_TIMEOUT, CN_NEXT, CS_LIVE,
+} from '../layout';
+
+@inline function hashTuple(src: u32, dst: u32, ports: u32, proto: u32): u32 {
+  let h = (src * 0x9e3779b1) ^ (dst * 0x85ebca6b) ^ (ports * 0xc2b2ae35) ^ proto;
+  h ^= h >>> 15;
+  h *= 0x2c1b3c6d;
+  return h ^ (h >>> 12);
+}
+
+@inline function slot(ct: usize, i: u32): usize {
+  return <usize>load<u32>(ct + CT_TUPLES) + <usize>i * TUPLE_SIZE;
+}
+
+@inline export function connAt(ct: usize, idx: u32): usize {
+  return <usize>load<u32>(ct + CT_CONNS) + <usize>idx * CONN_SIZE;
+}
+
+/** The reference (index + 1) << 9 | dir << 8 | proto of a tuple in the table, or 0. */
+export function ctFind(ct: usize, src: u32, dst: u32, ports: u32, proto: u32): u32 {
+  const mask = load<u32>(ct + CT_MASK);
+  let i = hashTuple(src, dst, ports, proto) & mask;
+  while (true) {
+    const e = slot(ct, i);
+    const ref = load<u32>(e + TP_REF);
+    if (ref == 0) return 0;
+    if ((ref & 0xff) == proto && load<u32>(e + TP_SRC) == src && load<u32>(e + TP_DST) == dst &&
+        load<u32>(e + TP_PORTS) == ports) return ref;
+    i = (i + 1) & mask;
+  }
+}
+
+function insertTuple(ct: usize, t: usize, ref: u32): void {
+  const src = load<u32>(t);
+  const dst = load<u32>(t, 4);
+  const ports = load<u32>(t, 8);
+  const mask = load<u32>(ct + CT_MASK);
+  let i = hashTuple(src, dst, ports, ref & 0xff) & mask;
+  while (load<u32>(slot(ct, i) + TP_REF) != 0) i = (i + 1) & mask;
+  const e = slot(ct, i);
+  store<u32>(e + TP_SRC, src);
+  store<u32>(e + TP_DST, dst);
+  store<u32>(e + TP_PORTS, ports);
+  store<u32>(e + TP_REF, ref);
+}
+
+function removeTuple(ct: usize, t: usize, ref: u32): void {
+  const mask = load<u32>(ct + CT_MASK);
+  const proto = ref & 0xff;
+  let i = hashTuple(load<u32>(t), load<u32>(t, 4), load<u32>(t, 8), proto) & mask;
+  while (load<u32>(slot(ct, i) + TP_REF) != ref) {
+    if (load<u32>(slot(ct, i) + TP_REF) == 0) return;
+    i = (i + 1) & mask;
+  }
+  let hole = i;
+  let j = (i + 1) & mask;
+  while (true) {
+    const s = slot(ct, j);
+    const r = load<u32>(s + TP_REF);
+    if (r == 0) break;
+    const home = hashTuple(load<u32>(s + TP_SRC), load<u32>(s + TP_DST), load<u32>(s + TP_PORTS), r & 0xff) & mask;
+    if (((j - home) & mask) >= ((j - hole) & mask)) {
+      memory.copy(slot(ct, hole), s, TUPLE_SIZE);
+      hole = j;
+    }
+    j = (j + 1) & mask;
+  }
+  memory.fill(slot(ct, hole), 0, TUPLE_SIZE);
+}
+
+/** A fresh connection's index, or -1 when the array is full. */
+export function ctAlloc(ct: usize): i32 {
+  const free = load<u32>(ct + CT_FREE);
+  let idx: u32;
+  if (free != 0) {
+    idx = free - 1;
+    store<u32>(ct + CT_FREE, load<u32>(connAt(ct, idx) + CN_NEXT));
+  } else {
+    idx = load<u32>(ct + CT_USED);
+    if (idx >= load<u32>(ct + CT_CAP)) return -1;
+    store<u32>(ct + CT_USED, idx + 1);
+  }
+  memory.fill(connAt(ct, idx), 0, CONN_SIZE);
+  return <i32>idx;
+}
+
+/** Makes connection idx findable by both tuples (__nf_conntrack_confirm). */
+export function ctLink(ct: usize, idx: u32): void {
+  const c = connAt(ct, idx);
+  const proto = <u32>load<u8>(c + CN_PROTO);
+  insertTuple(ct, c + CN_ORIG, ((idx + 1) << 9) | proto);
+  insertTuple(ct, c + CN_REPLY, ((idx + 1) << 9) | (1 << 8) | proto);
+  store<u16>(c + CN_STATUS, <u16>(<u32>load<u16>(c + CN_STATUS) | CS_LIVE));
+  store<u32>(ct + CT_COUNT, load<u32>(ct + CT_COUNT) + 1);
+}
+
+/** Forgets connection idx: both tuples out of the hash, the slot back on the free list. */
+export function ctDelete(ct: usize, idx: u32): void {
+  const c = connAt(ct, idx);
+  if ((<u32>load<u16>(c + CN_STATUS) & CS_LIVE) != 0) {
+    const proto = <u32>load<u8>(c + CN_PROTO);
+    removeTuple(ct, c + CN_ORIG, ((idx + 1) << 9) | proto);
+    removeTuple(ct, c + CN_REPLY, ((idx + 1) << 9) | (1 << 8) | proto);
+    store<u32>(ct + CT_COUNT, load<u32>(ct + CT_COUNT) - 1);
+  }
+  store<u16>(c + CN_STATUS, 0);
+  store<u32>(c + CN_NEXT, load<u32>(ct + CT_FREE));
+  store<u32>(ct + CT_FREE, idx + 1);
+}
+
+/** Whether connection c has run out of time at now (wrap-safe). */
+@inline export function ctExpired(c: usize, now: u32): bool {
+  return <i32>(now - load<u32>(c + CN_TIMEOUT)) >= 0;
+}
+
+/** Looks at up to budget connections from where it left off, deleting expired ones (gc_worker). */
+export function ctGc(ct: usize, now: u32, budget: u32): void {
+  const used = load<u32>(ct + CT_USED);
+  if (used == 0) return;
+  let i = load<u32>(ct + CT_GC);
+  for (let k: u32 = 0; k < budget; k++) {
+    if (i >= used) i = 0;
+    const c = connAt(ct, i);
+    if ((<u32>load<u16>(c + CN_STATUS) & CS_LIVE) != 0 && ctExpired(c, now)) ctDelete(ct, i);
+    i++;
+  }
+  store<u32>(ct + CT_GC, i);
+}
