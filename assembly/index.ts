@@ -16,7 +16,7 @@ import { neighProbe, neighClaim, neighFind, neighGrow } from './tables/neigh';
 import { ethernetInput } from './stages/ethernet-input';
 import { neighTimers, flushQueue } from './stages/neigh-output';
 import { nfReset } from './stages/netfilter';
-import { ctGc, ctDelete } from './tables/conntrack';
+import { ctGc, ctDelete, ctGrow } from './tables/conntrack';
 import { ip4Output } from './stages/ip4-output';
 
 import { lpm_lookup_batch } from './tables/lpm';
@@ -271,4 +271,9 @@ export { rules_eval } from './tables/rules';
 export function ct_delete(h: usize, idx: u32): void {
   const ct = <usize>load<u32>(h + H_CT);
   if (ct != 0) ctDelete(ct, idx);
+}
+
+/** Grows host h's conntrack table into new arrays (see ctGrow). */
+export function ct_grow(h: usize, conns: usize, cap: u32, tuples: usize, mask: u32): void {
+  ctGrow(<usize>load<u32>(h + H_CT), conns, cap, tuples, mask);
 }

@@ -6,6 +6,7 @@ import { Engine, defaultEngine } from './engine/engine.js';
 import { Context, mainContext } from './engine/context.js';
 import * as L from './engine/layout.gen.js';
 import { buildLpm } from './tables/lpm.js';
+import { ConntrackNoun, RulesNoun } from './netfilter/nouns.js';
 import { compileRoutes, lookupRoute, formatRoute, type Route, type RouteType } from './routes.js';
 import {
   parseIPv4, formatIPv4, parseCidr, formatCidr, parseMac, formatMac, networkOf, broadcastOf, inPrefix,
@@ -162,6 +163,10 @@ export class Host {
   readonly route = new RouteNoun(this);
   readonly neigh = new NeighNoun(this);
   readonly fdb = new FdbNoun(this);
+  /** nf_conntrack: the connection table, created with the first rules. */
+  readonly conntrack = new ConntrackNoun(this);
+  /** iptables: `rules.load(iptablesSaveText)`. */
+  readonly rules = new RulesNoun(this, this.conntrack);
 
   /** @internal */ links: LinkRec[] = [];
   /** @internal */ addrs: AddrRec[] = [];
@@ -337,6 +342,10 @@ export class Host {
 
   // ---- internals shared by the nouns
 
+  /** @internal */ linkNames(): string[] {
+    return this.links.map((l) => (l.deleted ? '' : l.name));
+  }
+
   /** @internal */ linkIndex(name: string): number {
     const i = this.links.findIndex((l) => !l.deleted && l.name === name);
     if (i < 0) throw new Error(`${this.name}: no such device "${name}"`);
@@ -394,6 +403,8 @@ export class Host {
    */
   commit(): void {
     this.growNeighbours();
+    this.conntrack.grow();
+    this.rules.refresh();
     if (!this.dirty) return;
     const e = this.engine;
     const { prefixes, nexthops } = compileRoutes(this.routes, this.localRoutes());

@@ -234,12 +234,13 @@ function related(ct: usize, icmp: usize, len: u32): bool {
   let ports: u32 = 0;
   if (proto == IPPROTO_TCP || proto == IPPROTO_UDP) ports = ld32(inner + ihl);
   else if (proto == IPPROTO_ICMP) ports = (ld16(inner + ihl + 4) << 16) | ld16(inner + ihl);
-  const ref = ctFind(ct, src, dst, ports, proto);
+  // Inverted, the quoted packet's tuple is that of the direction the error travels.
+  const ref = ctFind(ct, dst, src, invertPorts(proto, ports), proto);
   if (ref == 0) return true;
   const idx = (ref >>> 9) - 1;
   if (ctExpired(connAt(ct, idx), now)) return true;
   pktConn = idx + 1;
-  pktDir = ((ref >>> 8) & 1) ^ 1;
+  pktDir = (ref >>> 8) & 1;
   pktState = CTS_RELATED;
   stat(STAT_conntrack_related);
   return true;
@@ -411,40 +412,48 @@ function translate(ip: usize, n: u32, dst: bool): void {
   else manipSrc(ip, n, otherDst, portFor(proto, otherPorts, false));
 }
 
-/** nf_nat_icmp_reply_translation: the quoted packet back as it was, the outer address too. */
+/**
+ * nf_nat_icmp_reply_translation: the outer header is translated like any
+ * packet of its direction; the quoted packet, which went the other way, gets
+ * back the fields it had before translation: those of the other direction's
+ * tuple. The ICMP checksum is then computed whole.
+ */
 function translateIcmpError(ip: usize, n: u32, dst: bool, c: usize, proto: u32): void {
   const ihl = ipIhlBytes(ip);
   const icmp = ip + ihl;
   const inner = icmp + ICMP_HLEN;
   const innerLen = n - ihl - ICMP_HLEN;
-  // The quoted packet went in the other direction; its fields return to that direction's tuple.
-  const own = c + (pktDir == 0 ? CN_REPLY : CN_ORIG);
-  const mine = c + (pktDir == 0 ? CN_ORIG : CN_REPLY);
   const innerIhl = ipIhlBytes(inner);
   const innerTot = innerLen < ipTotLen(inner) ? innerLen : ipTotLen(inner);
+  const other = c + (pktDir == 0 ? CN_REPLY : CN_ORIG);
+  const ports = load<u32>(other + 8);
+  const l4 = inner + innerIhl;
   if (dst) {
-    // Outer destination back to ours; the quote's source likewise.
-    const toAddr = load<u32>(mine);
-    rewriteAddr(ip, n, IP_DST, ipDst(ip), toAddr);
-    const qSrc = ipSrc(inner);
-    st32(inner + IP_SRC, toAddr);
-    st16(inner + IP_CHECK, csumReplace32(ld16(inner + IP_CHECK), qSrc, toAddr));
-    if (innerTot >= innerIhl + 4 && proto != IPPROTO_ICMP) st16(inner + innerIhl, load<u32>(mine + 8) >>> 16);
-    else if (proto == IPPROTO_ICMP && innerTot >= innerIhl + 8) st16(inner + innerIhl + 4, load<u32>(mine + 8) >>> 16);
+    rewriteAddr(ip, n, IP_DST, ipDst(ip), load<u32>(other));
+    quoteAddr(inner, IP_SRC, load<u32>(other));
+    if (proto == IPPROTO_ICMP) {
+      if (innerTot >= innerIhl + 8) st16(l4 + 4, ports >>> 16);
+    } else if (innerTot >= innerIhl + 4) {
+      st16(l4, ports >>> 16);
+    }
   } else {
-    const fromAddr = load<u32>(own + 4);
-    rewriteAddr(ip, n, IP_SRC, ipSrc(ip), load<u32>(mine + 4));
-    const qDst = ipDst(inner);
-    const target = load<u32>(mine + 4);
-    st32(inner + IP_DST, target);
-    st16(inner + IP_CHECK, csumReplace32(ld16(inner + IP_CHECK), qDst, target));
-    if (innerTot >= innerIhl + 4 && proto != IPPROTO_ICMP) st16(inner + innerIhl + 2, load<u32>(mine + 8) & 0xffff);
-    else if (proto == IPPROTO_ICMP && innerTot >= innerIhl + 8) st16(inner + innerIhl + 4, load<u32>(mine + 8) >>> 16);
-    void fromAddr;
+    rewriteAddr(ip, n, IP_SRC, ipSrc(ip), load<u32>(other + 4));
+    quoteAddr(inner, IP_DST, load<u32>(other + 4));
+    if (proto == IPPROTO_ICMP) {
+      if (innerTot >= innerIhl + 8) st16(l4 + 4, ports >>> 16);
+    } else if (innerTot >= innerIhl + 4) {
+      st16(l4 + 2, ports & 0xffff);
+    }
   }
-  // The quote's L4 checksum may no longer add up; the ICMP checksum is computed whole.
   st16(icmp + ICMP_CHECK, 0);
   st16(icmp + ICMP_CHECK, checksum(icmp, n - ihl));
+}
+
+/** An address of the quoted header, with its header checksum. */
+function quoteAddr(inner: usize, at: u32, addr: u32): void {
+  const old = ld32(inner + at);
+  st32(inner + at, addr);
+  st16(inner + IP_CHECK, csumReplace32(ld16(inner + IP_CHECK), old, addr));
 }
 
 /** Sets up DNAT for the new connection in hand from a rule's parameters. */

@@ -132,3 +132,23 @@ export function ctGc(ct: usize, now: u32, budget: u32): void {
   }
   store<u32>(ct + CT_GC, i);
 }
+
+/**
+ * Moves the table into larger arrays (control plane, between batches): the
+ * connections keep their indices; the tuple hash is built anew.
+ */
+export function ctGrow(ct: usize, conns: usize, cap: u32, tuples: usize, mask: u32): void {
+  const used = load<u32>(ct + CT_USED);
+  memory.copy(conns, <usize>load<u32>(ct + CT_CONNS), <usize>used * CONN_SIZE);
+  store<u32>(ct + CT_CONNS, <u32>conns);
+  store<u32>(ct + CT_CAP, cap);
+  store<u32>(ct + CT_TUPLES, <u32>tuples);
+  store<u32>(ct + CT_MASK, mask);
+  for (let i: u32 = 0; i < used; i++) {
+    const c = connAt(ct, i);
+    if ((<u32>load<u16>(c + CN_STATUS) & CS_LIVE) == 0) continue;
+    const proto = <u32>load<u8>(c + CN_PROTO);
+    insertTuple(ct, c + CN_ORIG, ((i + 1) << 9) | proto);
+    insertTuple(ct, c + CN_REPLY, ((i + 1) << 9) | (1 << 8) | proto);
+  }
+}

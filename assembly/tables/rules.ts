@@ -97,7 +97,7 @@ export function rulesRun(blob: usize, chain: u32, pk: usize): u32 {
     const k = load<u32>(r, RU_KIND);
     if (k <= TGT_MASQUERADE) return (<u32>(r - blob) << VERDICT_RULE_SHIFT) | k;
     if (k == TGT_JUMP) {
-      if (depth == RULES_MAX_DEPTH) return (<u32>(r - blob) << VERDICT_RULE_SHIFT) | TGT_DROP;
+      if (depth == RULES_MAX_DEPTH + 1) return (<u32>(r - blob) << VERDICT_RULE_SHIFT) | TGT_DROP;
       store<u32>(stack + (<usize>depth << 2), <u32>(r - blob) + RU_SIZE);
       depth++;
       r = blob + <usize>load<u32>(r, RU_JUMP);
