@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Engine } from '../src/engine/engine.js';
+import { Host } from '../src/host.js';
 import { buildCalico, calicoNetwork, type CalicoOptions } from '../src/scenarios/calico.js';
 import { echoRequest, ipv4Packet, ipFrame, decode, decodeIp } from '../src/packet/index.js';
 
@@ -88,6 +89,27 @@ describe('Calico', () => {
     const protos = (cap: typeof same) => [...new Set(cap.frames.map((f) => decode(f.frame).ip?.proto).filter((p) => p !== undefined))];
     expect(protos(same)).toEqual([1]);
     expect(protos(other)).toEqual([4]);
+  });
+
+  it('natOutgoing: a pod reaches an address outside the pool masqueraded to its node', () => {
+    const c = buildCalico({ nodes: 2, podsPerNode: 1, engine: new Engine(), natOutgoing: true });
+    // The underlay's gateway, 192.168.0.1, stands for the world outside the pool.
+    const gw = new Host({ name: 'gateway', forwarding: true, engine: c.engine });
+    gw.link.add({ name: 'eth0', type: 'ether' });
+    gw.addr.add('eth0', '192.168.0.1/24');
+    c.segments.underlay0.push('gateway:eth0');
+    const net = calicoNetwork(c, [gw]);
+    const seen = net.capture('gateway:eth0');
+    const pod = c.nodes[0].pods[0];
+    expect(ping(net, pod.host.name, '192.168.0.1')).toHaveLength(1);
+    const requests = seen.frames.map((f) => decode(f.frame)).filter((d) => d.icmp?.type === 8);
+    expect(requests.map((d) => d.ip?.src)).toEqual([c.nodes[0].ip]);
+    expect(c.nodes[0].host.conntrack.list()).toMatchObject([{ proto: 'icmp', snat: true, orig: { src: pod.ip } }]);
+    // Pod to pod stays un-NATed.
+    const other = c.nodes[1].pods[0];
+    const under = net.capture('node2:eth0');
+    expect(ping(net, pod.host.name, other.ip, 2)).toHaveLength(1);
+    expect(under.frames.map((f) => decode(f.frame)).filter((d) => d.ip?.proto === 4).map((d) => d.inner?.ip?.src)).toEqual([pod.ip, other.ip]);
   });
 
   it('IPIP from an address that is no cluster node is dropped', () => {

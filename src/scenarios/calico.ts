@@ -20,6 +20,8 @@ export interface CalicoOptions {
   subnets?: number;
   /** tunl0's MTU (1480; 1440 as older Calico). */
   tunnelMtu?: number;
+  /** MASQUERADE traffic from the pool to anywhere outside it (the pool's natOutgoing). */
+  natOutgoing?: boolean;
   engine?: Engine;
 }
 
@@ -131,6 +133,10 @@ export function buildCalico(opts: CalicoOptions): CalicoCluster {
     }
     n.host.route.addMany(specs);
   }
+  if (opts.natOutgoing) {
+    const rules = natOutgoingRules(opts.pool ?? '10.244.0.0/16');
+    for (const n of cluster.nodes) n.host.rules.load(rules);
+  }
   if (cluster.router && mode !== 'Always') {
     // Without encapsulation the underlay router must route pod blocks (BGP peering with it).
     const specs = [];
@@ -142,9 +148,34 @@ export function buildCalico(opts: CalicoOptions): CalicoCluster {
   return cluster;
 }
 
-/** The cluster on a Network: veths connected, underlay segments joined. */
-export function calicoNetwork(cluster: CalicoCluster): Network {
+/**
+ * Felix's natOutgoing rule as iptables-save prints it, with the pool written
+ * out where Felix uses its ipsets (cali40masq-ipam-pools, cali40all-ipam-pools).
+ */
+export function natOutgoingRules(pool: string): string {
+  return [
+    '*nat',
+    ':PREROUTING ACCEPT [0:0]',
+    ':INPUT ACCEPT [0:0]',
+    ':OUTPUT ACCEPT [0:0]',
+    ':POSTROUTING ACCEPT [0:0]',
+    ':cali-POSTROUTING - [0:0]',
+    ':cali-nat-outgoing - [0:0]',
+    '-A POSTROUTING -m comment --comment "cali:O3lYWMrLQYEMJtB5" -j cali-POSTROUTING',
+    '-A cali-POSTROUTING -j cali-nat-outgoing',
+    `-A cali-nat-outgoing -s ${pool} ! -d ${pool} -j MASQUERADE --random-fully`,
+    'COMMIT',
+    '',
+  ].join('\n');
+}
+
+/**
+ * The cluster on a Network: veths connected, underlay segments joined. Extra
+ * hosts (a gateway, a server) join first, so segments may name them.
+ */
+export function calicoNetwork(cluster: CalicoCluster, extra: Host[] = []): Network {
   const net = new Network({ engine: cluster.engine });
+  for (const h of extra) net.add(h);
   if (cluster.router) net.add(cluster.router);
   for (const n of cluster.nodes) {
     net.add(n.host);
