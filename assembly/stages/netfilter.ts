@@ -12,7 +12,7 @@ import {
   DROP_NETFILTER_DROP, DROP_CONNTRACK_FULL, DROP_NAT_NO_PORT,
 } from '../layout';
 import {
-  PK_SRC, PK_DST, PK_SPORT, PK_DPORT, PK_PROTO, PK_CTSTATE, PK_IN, PK_OUT, PK_SRC_LOCAL, PK_DST_LOCAL,
+  PK_SRC, PK_DST, PK_SPORT, PK_DPORT, PK_PROTO, PK_CTSTATE, PK_IN, PK_OUT, PK_SRC_LOCAL, PK_DST_LOCAL, PK_FRAG,
   CTS_NEW, CTS_ESTABLISHED, CTS_RELATED, CTS_INVALID,
   CHAIN_FILTER_INPUT, CHAIN_FILTER_FORWARD, CHAIN_FILTER_OUTPUT, CHAIN_NAT_PREROUTING, CHAIN_NAT_INPUT,
   CHAIN_NAT_OUTPUT, CHAIN_NAT_POSTROUTING, TGT_ACCEPT, TGT_DROP, TGT_DNAT, TGT_SNAT, TGT_MASQUERADE,
@@ -309,6 +309,7 @@ function chain(id: u32, ip: usize, n: u32, inDev: u32, outDev: u32): u32 {
   store<u16>(pk + PK_DPORT, <u16>dport);
   store<u8>(pk + PK_PROTO, <u8>proto);
   store<u8>(pk + PK_CTSTATE, <u8>pktState);
+  store<u8>(pk + PK_FRAG, (ld16(ip + 6) & 0x1fff) != 0 ? 1 : 0); // ports unknown: port matches fail
   store<u16>(pk + PK_IN, <u16>inDev);
   store<u16>(pk + PK_OUT, <u16>outDev);
   store<u8>(pk + PK_SRC_LOCAL, isLocalAddress(host, src) ? 1 : 0);
@@ -509,17 +510,24 @@ function setupSnat(c: usize, addr: u32, lo: u32, hi: u32, random: bool): bool {
   let h = (load<u32>(c + CN_ORIG) * 0x9e3779b1) ^ (load<u32>(c + CN_ORIG + 4) * 0x85ebca6b) ^ (load<u32>(c + CN_ORIG + 8) * 0xc2b2ae35);
   if (random) h = (h ^ 0x5bd1e995) * 0x27d4eb2f;
   h ^= h >>> 16;
-  const off = h % size;
-  const tries = size < 128 ? size : 128;
-  for (let k: u32 = 0; k < tries; k++) {
-    const port = min + (off + k) % size;
-    if (ctFind(ct, rSrc, addr, withPort(proto, rPorts, port), proto) == 0) {
-      store<u32>(c + CN_REPLY + 8, withPort(proto, rPorts, port));
-      if (k > 0 || inRange) stat(STAT_nat_port_taken);
-      return true;
+  // 128 tries from the start; then, as Linux does, fresh starts with 64, 32, 16 tries.
+  let off = h % size;
+  let attempts = size < 128 ? size : 128;
+  while (true) {
+    for (let k: u32 = 0; k < attempts; k++) {
+      const port = min + (off + k) % size;
+      if (ctFind(ct, rSrc, addr, withPort(proto, rPorts, port), proto) == 0) {
+        store<u32>(c + CN_REPLY + 8, withPort(proto, rPorts, port));
+        if (inRange) stat(STAT_nat_port_taken);
+        return true;
+      }
     }
+    if (attempts >= size || attempts < 16) return false;
+    attempts >>= 1;
+    h = (h ^ (h >>> 13)) * 0x5bd1e995;
+    h ^= h >>> 15;
+    off = h % size;
   }
-  return false;
 }
 
 @inline function withPort(proto: u32, ports: u32, port: u32): u32 {

@@ -126,6 +126,7 @@ export const PK_SRC_LOCAL: u32 = 14; // u8 1 = the source is an address of this 
 export const PK_DST_LOCAL: u32 = 15; // u8 1 = the destination is an address of this host
 export const PK_IN: u32 = 16; // u16 ingress link index, PK_NO_LINK = none
 export const PK_OUT: u32 = 18; // u16 egress link index, PK_NO_LINK = none
+export const PK_FRAG: u32 = 20; // u8 1 = a fragment other than the first: --sport/--dport never match it (as in Linux)
 export const PK_STACK: u32 = 32; // RULES_MAX_DEPTH x u32, the evaluator's scratch
 export const PK_SIZE: u32 = 96;
 export const PK_NO_LINK: u32 = 0xffff;

@@ -11,7 +11,7 @@
 // the packet-key struct's PK_STACK scratch (RULES_MAX_DEPTH deep; a jump
 // beyond it decides DROP).
 import {
-  AT_DST_LOCAL, PK_CTSTATE, PK_DPORT, PK_DST, PK_DST_LOCAL, PK_IN, PK_OUT, PK_PROTO, PK_SPORT, PK_SRC, PK_SRC_LOCAL,
+  AT_DST_LOCAL, PK_CTSTATE, PK_FRAG, PK_DPORT, PK_DST, PK_DST_LOCAL, PK_IN, PK_OUT, PK_PROTO, PK_SPORT, PK_SRC, PK_SRC_LOCAL,
   PK_STACK, RC_COUNT, RC_RULES, RC_SIZE, RF_ADDRTYPE, RF_CTSTATE, RF_DPORT, RF_DPORT_INV, RF_DST, RF_DST_INV, RF_IN,
   RF_OUT, RF_PROTO, RF_PROTO_INV, RF_SPORT, RF_SPORT_INV, RF_SRC, RF_SRC_INV, RS_CHAINS, RS_NLINKS, RU_AT_CARE,
   RU_AT_WANT, RU_CTSTATE, RU_DMASK, RU_DPORT_LO, RU_DPORT_SPAN, RU_DST, RU_FLAGS, RU_IN, RU_JUMP, RU_KIND,
@@ -27,7 +27,7 @@ import {
  */
 @inline function ruleMatches(
   r: usize, f: u32, ifIn: usize, ifOut: usize, proto: u32, src: u32, dst: u32,
-  sport: u32, dport: u32, ct: u32, loc: u32,
+  sport: u32, dport: u32, frag: bool, ct: u32, loc: u32,
 ): bool {
   if (f & RF_IN) {
     if (load<u8>(ifIn + load<u32>(r, RU_IN)) == 0) return false;
@@ -44,11 +44,14 @@ import {
   if (f & RF_DST) {
     if ((((dst ^ load<u32>(r, RU_DST)) & load<u32>(r, RU_DMASK)) == 0) == ((f & RF_DST_INV) != 0)) return false;
   }
-  if (f & RF_DPORT) {
-    if (((dport - <u32>load<u16>(r, RU_DPORT_LO)) <= <u32>load<u16>(r, RU_DPORT_SPAN)) == ((f & RF_DPORT_INV) != 0)) return false;
-  }
-  if (f & RF_SPORT) {
-    if (((sport - <u32>load<u16>(r, RU_SPORT_LO)) <= <u32>load<u16>(r, RU_SPORT_SPAN)) == ((f & RF_SPORT_INV) != 0)) return false;
+  if (f & (RF_DPORT | RF_SPORT)) {
+    if (frag) return false; // no ports in a later fragment: tcp_mt/udp_mt say no, inverted or not
+    if (f & RF_DPORT) {
+      if (((dport - <u32>load<u16>(r, RU_DPORT_LO)) <= <u32>load<u16>(r, RU_DPORT_SPAN)) == ((f & RF_DPORT_INV) != 0)) return false;
+    }
+    if (f & RF_SPORT) {
+      if (((sport - <u32>load<u16>(r, RU_SPORT_LO)) <= <u32>load<u16>(r, RU_SPORT_SPAN)) == ((f & RF_SPORT_INV) != 0)) return false;
+    }
   }
   if (f & RF_CTSTATE) {
     if ((ct & <u32>load<u8>(r, RU_CTSTATE)) == 0) return false;
@@ -73,6 +76,7 @@ export function rulesRun(blob: usize, chain: u32, pk: usize): u32 {
   const sport = <u32>load<u16>(pk, PK_SPORT);
   const dport = <u32>load<u16>(pk, PK_DPORT);
   const proto = <u32>load<u8>(pk, PK_PROTO);
+  const frag = load<u8>(pk, PK_FRAG) != 0;
   const ct = <u32>load<u8>(pk, PK_CTSTATE);
   const loc = (<u32>(load<u8>(pk, PK_SRC_LOCAL) != 0)) | (<u32>(load<u8>(pk, PK_DST_LOCAL) != 0) * AT_DST_LOCAL);
   // Links the blob was not compiled for (and "none") share the last byte of each table.
@@ -90,14 +94,14 @@ export function rulesRun(blob: usize, chain: u32, pk: usize): u32 {
   let depth: u32 = 0;
   while (true) {
     const f = load<u32>(r, RU_FLAGS);
-    if (f != 0 && !ruleMatches(r, f, ifIn, ifOut, proto, src, dst, sport, dport, ct, loc)) {
+    if (f != 0 && !ruleMatches(r, f, ifIn, ifOut, proto, src, dst, sport, dport, frag, ct, loc)) {
       r += RU_SIZE;
       continue;
     }
     const k = load<u32>(r, RU_KIND);
     if (k <= TGT_MASQUERADE) return (<u32>(r - blob) << VERDICT_RULE_SHIFT) | k;
     if (k == TGT_JUMP) {
-      if (depth == RULES_MAX_DEPTH + 1) return (<u32>(r - blob) << VERDICT_RULE_SHIFT) | TGT_DROP;
+      if (depth == RULES_MAX_DEPTH) return (<u32>(r - blob) << VERDICT_RULE_SHIFT) | TGT_DROP;
       store<u32>(stack + (<usize>depth << 2), <u32>(r - blob) + RU_SIZE);
       depth++;
       r = blob + <usize>load<u32>(r, RU_JUMP);

@@ -1,0 +1,222 @@
+// Bench modes for connection tracking and NAT:
+//  nat      established UDP flows through MASQUERADE (100K and 1M connections)
+//  nat-new  new connections per second (rule walk, port choice, entry creation)
+//  docker   the published-port path: outside -> host:8080 -> container:80
+import { Engine } from '../src/engine/engine.js';
+import { Context } from '../src/engine/context.js';
+import * as L from '../src/engine/layout.gen.js';
+import { Host } from '../src/host.js';
+import { formatIPv4 } from '../src/packet/addr.js';
+import { udpPacket, tcpPacket, ipFrame } from '../src/packet/craft.js';
+import { dockerRules } from '../src/scenarios/docker.js';
+import { nsPerUnit, gbps } from './timing.js';
+import type { BenchMode, BenchOptions, BenchResult } from './types.js';
+
+const BATCH = 256;
+type Fn = (...a: number[]) => number;
+
+const GW_IN_MAC = '02:00:0a:00:00:01';
+const CLIENT_MAC = '02:00:0a:00:00:02';
+
+const MASQUERADE = [
+  '*nat',
+  ':PREROUTING ACCEPT [0:0]',
+  ':INPUT ACCEPT [0:0]',
+  ':OUTPUT ACCEPT [0:0]',
+  ':POSTROUTING ACCEPT [0:0]',
+  '-A POSTROUTING -s 10.0.0.0/8 -o eth1 -j MASQUERADE',
+  'COMMIT',
+  '*filter',
+  ':INPUT ACCEPT [0:0]',
+  ':FORWARD ACCEPT [0:0]',
+  ':OUTPUT ACCEPT [0:0]',
+  '-A FORWARD -m conntrack --ctstate INVALID -j DROP',
+  'COMMIT',
+  '',
+].join('\n');
+
+/** A masquerading gateway: 10.0.0.0/8 inside on eth0, 192.168.1.1 outside on eth1. */
+function gateway(e: Engine, max: number): Host {
+  const gw = new Host({ name: 'gw', forwarding: true, engine: e });
+  gw.link.add({ name: 'eth0', type: 'ether', mac: GW_IN_MAC });
+  gw.addr.add('eth0', '10.0.0.1/8');
+  gw.link.add({ name: 'eth1', type: 'ether', mac: '02:00:c0:a8:01:01' });
+  gw.addr.add('eth1', '192.168.1.1/24');
+  gw.route.add({ dst: 'default', via: '192.168.1.254' });
+  gw.neigh.add({ ip: '192.168.1.254', mac: '02:00:c0:a8:01:fe', dev: 'eth1' });
+  gw.conntrack.max = max;
+  gw.rules.load(MASQUERADE);
+  return gw;
+}
+
+/** Flow i: a client inside (10.x.y.z, a port) to one of a few servers outside. */
+function flowFrame(i: number, size: number): Uint8Array {
+  const client = formatIPv4((10 << 24) | (1 << 16) | (1 + (i >>> 6)));
+  const server = `198.51.100.${1 + (i % 8)}`;
+  const payload = size - 4 - 14 - 20 - 8;
+  return ipFrame(GW_IN_MAC, CLIENT_MAC, udpPacket({ src: client, dst: server, sport: 1024 + (i & 63) * 512 + ((i >>> 6) & 511), dport: 443, size: payload }));
+}
+
+interface Replay {
+  ctx: Context;
+  tmpl: number;
+  stride: number;
+  count: number;
+  vec: number;
+}
+
+/** count frames in a template area, replayed BATCH at a time through one input vector. */
+function replay(e: Engine, frames: (i: number) => Uint8Array, count: number, link: number): Replay {
+  const ctx = new Context(e, { buffers: BATCH * 2 });
+  const first = frames(0);
+  const stride = (first.length + 63) & ~63;
+  const tmpl = e.alloc(count * stride);
+  for (let i = 0; i < count; i++) e.u8.set(frames(i), tmpl + i * stride);
+  for (let i = 0; i < BATCH; i++) ctx.setInput(i, L.K_RX, link, first, i);
+  ctx.recordDrops = false;
+  return { ctx, tmpl, stride, count, vec: ctx.input };
+}
+
+function runner(e: Engine, host: Host, r: Replay): (b: number) => number {
+  const process = e.dp.process as Fn;
+  const refill = e.dp.rx_refill as Fn;
+  const batches = Math.floor(r.count / BATCH);
+  return (b: number) => {
+    refill(r.vec, BATCH, r.tmpl + (b % batches) * BATCH * r.stride, r.stride);
+    return process(r.ctx.ptr, host.ptr, r.vec, BATCH, 1);
+  };
+}
+
+export const natMode: BenchMode = {
+  name: 'nat',
+  description: 'established UDP connections through MASQUERADE, at 100K and 1M connections',
+  async run(opts: BenchOptions): Promise<BenchResult[]> {
+    const sizes = opts.flows ? [opts.flows] : opts.quick ? [10_000] : [100_000, 1_000_000];
+    const out: BenchResult[] = [];
+    for (const [k, conns] of sizes.entries()) {
+      const e = new Engine({ initialMiB: 64 });
+      const gw = gateway(e, conns * 2);
+      const r = replay(e, (i) => flowFrame(i, opts.size), conns, 0);
+      const run = runner(e, gw, r);
+      const batches = Math.floor(conns / BATCH);
+      // Every flow's first packet: the connections are made (and the table grows between batches).
+      const t0 = performance.now();
+      for (let b = 0; b < batches; b++) {
+        gw.commit();
+        const n = run(b);
+        if (n !== BATCH) throw new Error(`nat: ${BATCH - n} of a batch dropped: ${JSON.stringify(gw.stats().drops)}`);
+      }
+      const setupMs = performance.now() - t0;
+      if (gw.conntrack.count !== batches * BATCH) throw new Error(`nat: ${gw.conntrack.count} connections, expected ${batches * BATCH}`);
+      let b = 0;
+      const perRound = 200;
+      const ns = nsPerUnit(() => {
+        for (let i = 0; i < perRound; i++) run(b++);
+      }, perRound * BATCH, opts.quick ? 5 : 21, 3, (f) => opts.progress((k + f) / sizes.length));
+      if (gw.stats().fates.dropped) throw new Error('nat: packets were dropped');
+      const mpps = 1e3 / ns;
+      out.push({
+        mode: 'nat', size: opts.size, flows: batches * BATCH, workers: 1, mpps, gbps: gbps(mpps, opts.size), nsPerPacket: ns,
+        label: `MASQUERADE, ${batches * BATCH} connections`,
+        setupMs: Math.round(setupMs),
+      });
+    }
+    return out;
+  },
+};
+
+export const natNewMode: BenchMode = {
+  name: 'nat-new',
+  description: 'new connections per second through MASQUERADE (rules, port choice, entry creation)',
+  async run(opts: BenchOptions): Promise<BenchResult[]> {
+    const conns = opts.flows || (opts.quick ? 65_536 : 1_048_576);
+    const e = new Engine({ initialMiB: 64 });
+    const gw = gateway(e, conns * 2);
+    const r = replay(e, (i) => flowFrame(i, opts.size), conns, 0);
+    const run = runner(e, gw, r);
+    const batches = Math.floor(conns / BATCH);
+    // The table is grown to its final size first, so growth is not measured.
+    for (let b = 0; b < batches; b++) {
+      gw.commit();
+      if (run(b) !== BATCH) throw new Error(`nat-new: frames did not come through: ${JSON.stringify(gw.stats().drops)}`);
+    }
+    const rounds: number[] = [];
+    for (let round = 0; round < (opts.quick ? 2 : 4); round++) {
+      gw.conntrack.flush();
+      gw.commit();
+      const t0 = process.hrtime.bigint();
+      for (let b = 0; b < batches; b++) run(b);
+      rounds.push(Number(process.hrtime.bigint() - t0) / (batches * BATCH));
+      opts.progress((round + 1) / 4);
+    }
+    if (gw.conntrack.count !== batches * BATCH) throw new Error(`nat-new: ${gw.conntrack.count} connections, expected ${batches * BATCH}: ${JSON.stringify(gw.stats().drops)} ${JSON.stringify(gw.stats().stages)}`);
+    rounds.sort((a, b) => a - b);
+    const ns = rounds[rounds.length >> 1];
+    const mpps = 1e3 / ns;
+    return [{
+      mode: 'nat-new', size: opts.size, flows: batches * BATCH, workers: 1, mpps, gbps: gbps(mpps, opts.size), nsPerPacket: ns,
+      label: 'new connections (M/s)',
+    }];
+  },
+};
+
+export const dockerMode: BenchMode = {
+  name: 'docker',
+  description: "Docker's published-port path: outside -> host:8080 -> DNAT -> docker0 -> container:80",
+  async run(opts: BenchOptions): Promise<BenchResult[]> {
+    const flows = opts.flows || 65_536;
+    const e = new Engine({ initialMiB: 64 });
+    const host = new Host({ name: 'docker-host', forwarding: true, engine: e });
+    host.link.add({ name: 'eth0', type: 'ether', mac: '02:00:c0:a8:00:0b' });
+    host.addr.add('eth0', '192.168.0.11/24');
+    host.route.add({ dst: 'default', via: '192.168.0.1' });
+    host.neigh.add({ ip: '192.168.0.1', mac: '02:00:c0:a8:00:01', dev: 'eth0' });
+    host.link.add({ name: 'docker0', type: 'bridge', mac: '02:42:ac:11:00:01' });
+    host.addr.add('docker0', '172.17.0.1/16');
+    host.link.add({ name: 'veth0', type: 'veth', master: 'docker0' });
+    host.neigh.add({ ip: '172.17.0.2', mac: '02:42:ac:11:00:02', dev: 'docker0' });
+    host.fdb.add({ mac: '02:42:ac:11:00:02', dev: 'veth0' });
+    host.conntrack.max = flows * 2;
+    host.rules.load(dockerRules([{ ip: '172.17.0.2', publish: [{ hostPort: 8080, containerPort: 80 }] }], true));
+    // Established connections from clients outside: ACKs after the handshake.
+    const payload = new Uint8Array(Math.max(0, opts.size - 4 - 14 - 20 - 20));
+    const frame = (i: number, flags: string) => ipFrame('02:00:c0:a8:00:0b', '02:00:c0:a8:00:01', tcpPacket({
+      src: formatIPv4((203 << 24) | (i + 256)), dst: '192.168.0.11', sport: 40000 + (i % 20000), dport: 8080, flags, seq: 1, ack: 1, payload,
+    }));
+    const eth0 = host.link.get('eth0').index;
+    const syn = replay(e, (i) => frame(i, 'S'), flows, eth0);
+    const runSyn = runner(e, host, syn);
+    // Replayed buffers are reused batch after batch: every frame must come out.
+    const all = (n: number, what: string) => {
+      if (n !== BATCH) throw new Error(`docker: ${BATCH - n} ${what} of a batch did not come through: ${JSON.stringify(host.stats().drops)}`);
+    };
+    for (let b = 0; b < Math.floor(flows / BATCH); b++) {
+      host.commit();
+      all(runSyn(b), 'SYNs');
+    }
+    // The containers' SYN-ACKs would make them ESTABLISHED; mark them so by a reply each.
+    const reply = (i: number) => ipFrame('02:42:ac:11:00:01', '02:42:ac:11:00:02', tcpPacket({
+      src: '172.17.0.2', dst: formatIPv4((203 << 24) | (i + 256)), sport: 80, dport: 40000 + (i % 20000), flags: 'SA', seq: 1, ack: 2,
+    }));
+    const veth0 = host.link.get('veth0').index;
+    const synack = replay(e, reply, flows, veth0);
+    const runSynAck = runner(e, host, synack);
+    for (let b = 0; b < Math.floor(flows / BATCH); b++) all(runSynAck(b), 'SYN-ACKs');
+    const ack = replay(e, (i) => frame(i, 'A'), flows, eth0);
+    const run = runner(e, host, ack);
+    for (let b = 0; b < Math.floor(flows / BATCH); b++) {
+      const n = run(b);
+      if (n !== BATCH) throw new Error(`docker: ${BATCH - n} of a batch dropped: ${JSON.stringify(host.stats().drops)}`);
+    }
+    let b = 0;
+    const perRound = 200;
+    const ns = nsPerUnit(() => {
+      for (let i = 0; i < perRound; i++) run(b++);
+    }, perRound * BATCH, opts.quick ? 5 : 21, 3, opts.progress);
+    const mpps = 1e3 / ns;
+    return [{
+      mode: 'docker', size: opts.size, flows: Math.floor(flows / BATCH) * BATCH, workers: 1, mpps, gbps: gbps(mpps, opts.size), nsPerPacket: ns,
+      label: 'outside -> host:8080 -> container:80, established',
+    }];
+  },
+};
