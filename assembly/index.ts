@@ -1,7 +1,7 @@
 // The data plane's entry points. One call processes a batch: a vector of
 // packet descriptors in linear memory (DESIGN.md), for one host, at one time.
 import {
-  H_CT, DESC_SIZE, D_BUF, D_OFF, D_LEN, D_LINK, D_KIND, D_TAG, D_AUX, ETH_P_IP_NET, IPPROTO_IPIP, K_RX, K_ORIGINATE, BUF_SIZE, MIN_OFF,
+  H_CT, IPPROTO_TCP, IPPROTO_UDP, DESC_SIZE, D_BUF, D_OFF, D_LEN, D_LINK, D_KIND, D_TAG, D_AUX, ETH_P_IP_NET, IPPROTO_IPIP, K_RX, K_ORIGINATE, BUF_SIZE, MIN_OFF,
   C_POOL, C_POOL_FREE, C_SCRATCH, S_DSTS, S_ROUTES, S_WHICH, S_SINK, L_MASTER, ETH_P_IP, LOOKUP_BATCH, H_LPM, C_POOL_CAP, C_OUT_N, C_BUF_LO, C_BUF_HI, H_NLINKS, H_LINKS, LINK_SIZE,
   NB_IP, NB_STATE, NB_MAC, NB_DELETED, NUD_FAILED, NUD_INCOMPLETE, CNT_ORIGINATED, CNT_IN,
   DROP_IP_INHDR, DROP_NOT_SPECIFIED,
@@ -16,13 +16,13 @@ import { neighProbe, neighClaim, neighFind, neighGrow } from './tables/neigh';
 import { ethernetInput } from './stages/ethernet-input';
 import { neighTimers, flushQueue } from './stages/neigh-output';
 import { nfReset } from './stages/netfilter';
-import { ctGc, ctDelete, ctGrow } from './tables/conntrack';
+import { ctGc, ctDelete, ctGrow, ctTouchSlot, ctTouchConn } from './tables/conntrack';
 import { ip4Output } from './stages/ip4-output';
 
 import { lpm_lookup_batch } from './tables/lpm';
 import { routeMemo, routeMemoOff } from './tables/route';
 import { ETH_HLEN } from './wire/ethernet';
-import { IP_DST, IP_PROTO } from './wire/ipv4';
+import { IP_DST, IP_PROTO, IP_SRC } from './wire/ipv4';
 import { ETH_TYPE, ETH_SRC } from './wire/ethernet';
 import { ld32 } from './wire/bytes';
 
@@ -95,6 +95,8 @@ function processChunk(vec: usize, n: u32): void {
       m++;
     }
   }
+  const ct = <usize>load<u32>(host + H_CT);
+  if (ct != 0 && m != 0) touched ^= warmConntrack(ct, vec, dsts, which, m);
   if (root != 0) lpm_lookup_batch(root, dsts, leaves, m);
   else m = 0;
   store<u32>(scratch + S_SINK, touched); // keeps the touching loads alive
@@ -138,6 +140,33 @@ export function tick(c: usize, h: usize, now: u32): u32 {
   store<u32>(ctx + C_OUT_N, 0);
   neighTimers();
   return load<u32>(ctx + C_OUT_N);
+}
+
+/**
+ * Warms the conntrack entries the chunk's IPv4 packets will look up: first
+ * their tuples' hash slots, then (those now in cache) their connections, so
+ * the misses of a big table overlap instead of coming one packet at a time.
+ */
+function warmConntrack(ct: usize, vec: usize, dsts: usize, which: usize, m: u32): u32 {
+  let sink: u32 = 0;
+  for (let pass: u32 = 0; pass < 2; pass++) {
+    let last: u32 = 0xffffffff;
+    for (let k: u32 = 0; k < m; k++) {
+      const i = load<u32>(which + (<usize>k << 2));
+      if (i == last) continue; // an IPIP packet's inner destination
+      last = i;
+      const d = vec + <usize>i * DESC_SIZE;
+      let ip = <usize>load<u32>(d + D_BUF) + <usize>load<u16>(d + D_OFF);
+      if (<u32>load<u8>(d + D_KIND) == K_RX) ip += ETH_HLEN;
+      const proto = <u32>load<u8>(ip + IP_PROTO);
+      if ((proto != IPPROTO_TCP && proto != IPPROTO_UDP) || load<u8>(ip) != 0x45) continue;
+      const src = ld32(ip + IP_SRC);
+      const ports = ld32(ip + IP_HLEN);
+      const dst = load<u32>(dsts + (<usize>k << 2));
+      sink ^= pass == 0 ? ctTouchSlot(ct, src, dst, ports, proto) : ctTouchConn(ct, src, dst, ports, proto);
+    }
+  }
+  return sink;
 }
 
 function validBuffer(buf: usize, off: u32, len: u32): bool {

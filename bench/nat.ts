@@ -52,7 +52,7 @@ function gateway(e: Engine, max: number): Host {
 /** Flow i: a client inside (10.x.y.z, a port) to one of a few servers outside. */
 function flowFrame(i: number, size: number): Uint8Array {
   const client = formatIPv4((10 << 24) | (1 << 16) | (1 + (i >>> 6)));
-  const server = `198.51.100.${1 + (i % 8)}`;
+  const server = `198.51.${100 + ((i >>> 8) & 3)}.${1 + (i & 253)}`; // about 1,000 servers: ports enough for 1M flows
   const payload = size - 4 - 14 - 20 - 8;
   return ipFrame(GW_IN_MAC, CLIENT_MAC, udpPacket({ src: client, dst: server, sport: 1024 + (i & 63) * 512 + ((i >>> 6) & 511), dport: 443, size: payload }));
 }

@@ -152,3 +152,14 @@ export function ctGrow(ct: usize, conns: usize, cap: u32, tuples: usize, mask: u
     insertTuple(ct, c + CN_REPLY, ((i + 1) << 9) | (1 << 8) | proto);
   }
 }
+
+/** Reads the home slot of a tuple, so its cache miss overlaps the batch's others (a prefetch). */
+export function ctTouchSlot(ct: usize, src: u32, dst: u32, ports: u32, proto: u32): u32 {
+  return load<u32>(slot(ct, hashTuple(src, dst, ports, proto) & load<u32>(ct + CT_MASK)) + TP_REF);
+}
+
+/** Finds the tuple's connection and reads its first word, for the same reason. */
+export function ctTouchConn(ct: usize, src: u32, dst: u32, ports: u32, proto: u32): u32 {
+  const ref = ctFind(ct, src, dst, ports, proto);
+  return ref == 0 ? 0 : load<u32>(connAt(ct, (ref >>> 9) - 1) + CN_STATUS);
+}
