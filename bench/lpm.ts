@@ -7,17 +7,13 @@ import { buildLpm } from '../src/tables/lpm.js';
 import { ModelLpm } from '../test/model/lpm.js';
 import { internetTable, prng } from './tables.js';
 import type { BenchMode, BenchOptions, BenchResult } from './types.js';
+import { median } from './timing.js';
 
 const BATCH = 256;
 const SMALL = 1000;
 
 type Batch = (root: number, addrs: number, out: number, n: number) => void;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 /** Median ns per lookup of `rounds` passes of lpm_lookup_batch over all destinations. */
 function timeTable(e: Engine, blob: Uint8Array, dst: number, nDst: number, out: number, rounds: number): number {

@@ -21,7 +21,8 @@ import {
   RU_SMASK, RU_SPORT_LO, RU_SPORT_SPAN, RU_SRC, RULES_MAGIC, TGT_ACCEPT, TGT_DNAT, TGT_DROP, TGT_JUMP, TGT_MASQUERADE,
   TGT_NONE, TGT_RETURN, TGT_SNAT, VERDICT_KIND_MASK, VERDICT_RULE_SHIFT,
 } from '../engine/layout.gen.js';
-import { BUILTIN_CHAINS, maskOf, RulesetError, type CtState, type Rule, type Ruleset, type TableName } from './iptables.js';
+import { BUILTIN_CHAINS, RulesetError, type CtState, type Rule, type Ruleset, type TableName } from './iptables.js';
+import { maskOf } from '../packet/addr.js';
 
 /** Builtin chain ids, as rulesRun takes them. */
 export const CHAIN_IDS: Record<TableName, Record<string, number>> = {

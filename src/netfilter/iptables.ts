@@ -14,6 +14,7 @@
 // RulesetError naming the line number and quoting the line, and nothing is
 // returned. validateRuleset applies the same whole-ruleset checks (jumps,
 // loops, where NAT targets may be) to an IR built by other means.
+import { maskOf } from '../packet/addr.js';
 
 export type TableName = 'filter' | 'nat';
 export type Policy = 'ACCEPT' | 'DROP';
@@ -479,11 +480,6 @@ function parseCidr(s: string, fail: (w: string) => never): { addr: number; plen:
     } else fail(`bad prefix length "${len}"`);
   }
   return { addr: (addr & maskOf(plen)) >>> 0, plen };
-}
-
-/** The netmask of a prefix length, host order. */
-export function maskOf(plen: number): number {
-  return plen === 0 ? 0 : (0xffffffff << (32 - plen)) >>> 0;
 }
 
 function parseIface(s: string, fail: (w: string) => never): string {

@@ -3,8 +3,9 @@
 // such a device, ports only after -p tcp|udp, jumps acyclic), and random
 // packet keys likely to hit the rules' addresses, ports and interfaces.
 import fc from 'fast-check';
+import { maskOf } from '../../src/packet/addr.js';
 import {
-  BUILTIN_CHAINS, CT_STATES, emptyRuleset, maskOf,
+  BUILTIN_CHAINS, CT_STATES, emptyRuleset,
   type Chain, type CtState, type Rule, type Ruleset, type TableName, type Target,
 } from '../../src/netfilter/iptables.js';
 
