@@ -53,9 +53,9 @@ export const scaleMode: BenchMode = {
       label: `${nodes} nodes x ${PODS} pods, ${pings} pings`,
       hosts: net.hosts.length,
       buildMs: Math.round(buildMs),
-      wasmMemoryMiB: Math.round(cluster.engine.memory.buffer.byteLength / 2 ** 20),
-      rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20),
-      rssGrowthMiB: Math.round((process.memoryUsage().rss - rss0) / 2 ** 20),
+      wasmMemoryBytes: cluster.engine.memory.buffer.byteLength,
+      rssBytes: process.memoryUsage().rss,
+      rssGrowthBytes: process.memoryUsage().rss - rss0,
       pingsAnswered: answered,
       pingsPerSecond: Math.round(pings / (pingMs / 1000)),
     }];
