@@ -8,6 +8,7 @@ import {
   L_TX_PACKETS, L_TX_BYTES, HEADROOM,
 } from './layout';
 import { nfAbort } from './stages/netfilter';
+import { copyBytes } from './wire/words';
 
 export let ctx: usize = 0;
 export let host: usize = 0;
@@ -71,7 +72,7 @@ export function genAlloc(tag: u32): usize {
 /** A copy of a packet into a fresh generated buffer, at the same offset. */
 export function clonePacket(buf: usize, off: u32, len: u32, tag: u32): usize {
   const copy = genAlloc(tag);
-  if (copy != 0) memory.copy(copy + off, buf + off, len);
+  if (copy != 0) copyBytes(copy + off, buf + off, len);
   return copy;
 }
 

@@ -25,6 +25,7 @@ import { ETH_HLEN } from './wire/ethernet';
 import { IP_DST, IP_PROTO, IP_SRC } from './wire/ipv4';
 import { ETH_TYPE, ETH_SRC } from './wire/ethernet';
 import { ld32 } from './wire/bytes';
+import { copyBytes } from './wire/words';
 
 export { lpm_lookup_batch };
 
@@ -273,7 +274,7 @@ export function neigh_del(c: usize, h: usize, ip: u32, dev: u32): bool {
 export function rx_refill(vec: usize, n: u32, tmpl: usize, stride: u32): void {
   for (let i: u32 = 0; i < n; i++) {
     const d = vec + <usize>i * DESC_SIZE;
-    memory.copy(<usize>load<u32>(d + D_BUF) + <usize>load<u16>(d + D_OFF), tmpl + <usize>i * stride, <u32>load<u16>(d + D_LEN));
+    copyBytes(<usize>load<u32>(d + D_BUF) + <usize>load<u16>(d + D_OFF), tmpl + <usize>i * stride, <u32>load<u16>(d + D_LEN));
   }
 }
 

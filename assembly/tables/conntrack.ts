@@ -6,6 +6,7 @@ import {
   TUPLE_SIZE, TP_SRC, TP_DST, TP_PORTS, TP_REF, CONN_SIZE, CN_ORIG, CN_REPLY, CN_PROTO, CN_STATUS,
   CN_TIMEOUT, CN_NEXT, CS_LIVE,
 } from '../layout';
+import { copy16, zero16, zero64 } from '../wire/words';
 
 @inline function hashTuple(src: u32, dst: u32, ports: u32, proto: u32): u32 {
   let h = (src * 0x9e3779b1) ^ (dst * 0x85ebca6b) ^ (ports * 0xc2b2ae35) ^ proto;
@@ -66,12 +67,12 @@ function removeTuple(ct: usize, t: usize, ref: u32): void {
     if (r == 0) break;
     const home = hashTuple(load<u32>(s + TP_SRC), load<u32>(s + TP_DST), load<u32>(s + TP_PORTS), r & 0xff) & mask;
     if (((j - home) & mask) >= ((j - hole) & mask)) {
-      memory.copy(slot(ct, hole), s, TUPLE_SIZE);
+      copy16(slot(ct, hole), s);
       hole = j;
     }
     j = (j + 1) & mask;
   }
-  memory.fill(slot(ct, hole), 0, TUPLE_SIZE);
+  zero16(slot(ct, hole));
 }
 
 /** A fresh connection's index, or -1 when the array is full. */
@@ -86,7 +87,7 @@ export function ctAlloc(ct: usize): i32 {
     if (idx >= load<u32>(ct + CT_CAP)) return -1;
     store<u32>(ct + CT_USED, idx + 1);
   }
-  memory.fill(connAt(ct, idx), 0, CONN_SIZE);
+  zero64(connAt(ct, idx));
   return <i32>idx;
 }
 

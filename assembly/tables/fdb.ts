@@ -4,6 +4,7 @@ import {
   L_FDB, L_FDB_MASK, L_FDB_USED, L_FDB_MAX, L_AGEING,
   FDB_SIZE, F_FLAGS, F_UPDATED, FF_STATIC, FF_LOCAL,
 } from '../layout';
+import { copy16, zero16 } from '../wire/words';
 
 const MAC_MASK: u64 = 0xffffffffffff;
 
@@ -108,12 +109,12 @@ export function fdbRemove(br: usize, e: usize): void {
     const home = hashMac(w & MAC_MASK) & mask;
     // Move s into the hole unless its home lies cyclically in (hole, i].
     if (((i - home) & mask) >= ((i - hole) & mask)) {
-      memory.copy(slot(br, hole), s, FDB_SIZE);
+      copy16(slot(br, hole), s);
       hole = i;
     }
     i = (i + 1) & mask;
   }
-  memory.fill(slot(br, hole), 0, FDB_SIZE);
+  zero16(slot(br, hole));
   store<u32>(br + L_FDB_USED, load<u32>(br + L_FDB_USED) - 1);
 }
 

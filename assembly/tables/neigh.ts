@@ -5,6 +5,7 @@ import {
   H_NEIGH, H_NEIGH_MASK, H_NEIGH_USED, NEIGH_SIZE, NB_IP, NB_DEV, NB_STATE, NB_PROBES,
   NB_QLEN, NB_UPDATED, H_PEND, H_NPEND, H_PEND_CAP, NB_DELETED,
 } from '../layout';
+import { copy32, zero32 } from '../wire/words';
 
 @inline function hashKey(ip: u32, dev: u32): u32 {
   let h = (ip ^ (dev << 24)) * 0x9e3779b1;
@@ -36,7 +37,7 @@ export function neighClaim(host: usize, e: usize, ip: u32, dev: u32): usize {
   const slots = load<u32>(host + H_NEIGH_MASK) + 1;
   if ((used + 1) * 4 > slots * 3) return 0;
   store<u32>(host + H_NEIGH_USED, used + 1);
-  memory.fill(e, 0, NEIGH_SIZE);
+  zero32(e);
   store<u16>(e + NB_DEV, <u16>dev);
   store<u32>(e + NB_IP, ip);
   return e;
@@ -78,7 +79,7 @@ export function neighGrow(host: usize, table: usize, mask: u32): void {
     const ip = load<u32>(e + NB_IP);
     if (ip == 0 || ip == NB_DELETED) continue;
     const to = neighProbe(host, ip, <u32>load<u16>(e + NB_DEV));
-    memory.copy(to, e, NEIGH_SIZE);
+    copy32(to, e);
     used++;
     for (let k: u32 = 0; k < npend; k++) {
       if (<usize>load<u32>(pend + (k << 2)) == e) store<u32>(pend + (k << 2), <u32>to);
