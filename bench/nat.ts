@@ -11,6 +11,8 @@ import { udpPacket, tcpPacket, ipFrame } from '../src/packet/craft.js';
 import { dockerRules } from '../src/scenarios/docker.js';
 import { nsPerUnit, gbps } from './timing.js';
 import type { BenchMode, BenchOptions, BenchResult } from './types.js';
+import { ModelHost } from '../test/model/host.js';
+import { median } from './timing.js';
 
 const BATCH = 256;
 type Fn = (...a: number[]) => number;
@@ -47,6 +49,37 @@ function gateway(e: Engine, max: number): Host {
   gw.conntrack.max = max;
   gw.rules.load(MASQUERADE);
   return gw;
+}
+
+/** The same gateway in the reference model. */
+function modelGateway(max: number): ModelHost {
+  const m = ModelHost.create({ name: 'gw', forwarding: true });
+  m.link.add({ name: 'eth0', type: 'ether', mac: GW_IN_MAC });
+  m.addr.add('eth0', '10.0.0.1/8');
+  m.link.add({ name: 'eth1', type: 'ether', mac: '02:00:c0:a8:01:01' });
+  m.addr.add('eth1', '192.168.1.1/24');
+  m.route.add({ dst: 'default', via: '192.168.1.254' });
+  m.neigh.add({ ip: '192.168.1.254', mac: '02:00:c0:a8:01:fe', dev: 'eth1' });
+  m.conntrack.max = max;
+  m.rules.load(MASQUERADE);
+  return m;
+}
+
+/**
+ * The model's rate on `flows` flows: new connections (the first pass) or
+ * established ones (the passes after), in million packets per second.
+ */
+function modelRates(flows: number, size: number): { established: number; fresh: number } {
+  const m = modelGateway(flows * 2);
+  const frames = Array.from({ length: flows }, (_, i) => ({ link: 'eth0', frame: flowFrame(i, size), tag: i }));
+  const pass = () => {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < frames.length; i += BATCH) m.receive(frames.slice(i, i + BATCH).map((f) => ({ ...f, frame: f.frame.slice() })), 1);
+    return Number(process.hrtime.bigint() - t0) / frames.length;
+  };
+  const fresh = pass();
+  const established = median([pass(), pass(), pass()]);
+  return { established: 1e3 / established, fresh: 1e3 / fresh };
 }
 
 /** Flow i: a client inside (10.x.y.z, a port) to one of a few servers outside. */
@@ -92,6 +125,7 @@ export const natMode: BenchMode = {
   description: 'established UDP connections through MASQUERADE, at 100K and 1M connections',
   async run(opts: BenchOptions): Promise<BenchResult[]> {
     const sizes = opts.flows ? [opts.flows] : opts.quick ? [10_000] : [100_000, 1_000_000];
+    const model = modelRates(opts.quick ? 2048 : 8192, opts.size);
     const out: BenchResult[] = [];
     for (const [k, conns] of sizes.entries()) {
       const e = new Engine({ initialMiB: 64 });
@@ -118,6 +152,8 @@ export const natMode: BenchMode = {
       out.push({
         mode: 'nat', size: opts.size, flows: batches * BATCH, workers: 1, mpps, gbps: gbps(mpps, opts.size), nsPerPacket: ns,
         label: `MASQUERADE, ${batches * BATCH} connections`,
+        baselines: { model: model.established },
+        baselineTableSize: opts.quick ? 2048 : 8192,
         setupMs: Math.round(setupMs),
       });
     }
@@ -156,6 +192,7 @@ export const natNewMode: BenchMode = {
     return [{
       mode: 'nat-new', size: opts.size, flows: batches * BATCH, workers: 1, mpps, gbps: gbps(mpps, opts.size), nsPerPacket: ns,
       label: 'new connections (M/s)',
+      baselines: { model: modelRates(opts.quick ? 2048 : 8192, opts.size).fresh },
     }];
   },
 };

@@ -5,6 +5,7 @@ import { bridgeInput, bridgeXmit, fdbFlushPort } from './bridge.js';
 import { ipInput, output } from './ipv4.js';
 import { Link, checkMtu, defaultMac, type LinkChange, type LinkSpec } from './links.js';
 import { NeighTable, neighTimers } from './neigh.js';
+import { ModelNetfilter, type ConnFilter, type ConnInfo, type Quirks } from './netfilter.js';
 import { RoutingTable, describeResolved, parseRouteDst, type RouteSpec, type RouteType } from './route.js';
 import {
   BROADCAST, ETH_HLEN, ETH_P_ARP, ETH_P_IP, fixIpChecksum, get16, isMulticastMac, macEq, parseIPv4, parseMac,
@@ -37,6 +38,8 @@ export interface Stats {
 export interface HostOptions {
   name: string;
   forwarding?: boolean;
+  /** Engine departures from Linux the netfilter model should reproduce (./netfilter.ts). */
+  quirks?: Quirks;
 }
 
 export class ModelHost {
@@ -62,9 +65,13 @@ export class ModelHost {
     return new ModelHost(opts);
   }
 
+  /** Connection tracking, NAT and the filter/nat hooks; inactive until rules are loaded. */
+  readonly netfilter: ModelNetfilter;
+
   constructor(opts: HostOptions) {
     this.name = opts.name;
     this.forwarding = opts.forwarding ?? false;
+    this.netfilter = new ModelNetfilter(this, opts.quirks);
   }
 
   // ---------------------------------------------------------------- control
@@ -90,6 +97,26 @@ export class ModelHost {
   readonly neigh = {
     add: (spec: { ip: string; mac: string; dev: string }): void => this.neighAdd(spec),
   };
+
+  /** iptables: `rules.load(iptablesSaveText)`. */
+  readonly rules = {
+    load: (text: string): void => this.netfilter.load(text),
+  };
+
+  /** nf_conntrack: list, flush, max, count, as src/netfilter/nouns.ts has them. */
+  readonly conntrack = ((host: ModelHost) => ({
+    list: (now = 0): ConnInfo[] => host.netfilter.list(now),
+    flush: (filter: ConnFilter = {}): number => host.netfilter.flush(filter),
+    get max(): number {
+      return host.netfilter.max;
+    },
+    set max(n: number) {
+      host.netfilter.max = n;
+    },
+    get count(): number {
+      return host.netfilter.count;
+    },
+  }))(this);
 
   listen(proto: 'udp' | 'tcp', port: number): void {
     if (proto !== 'udp' && proto !== 'tcp') throw new Error(`unknown protocol "${proto}"`);
@@ -202,26 +229,28 @@ export class ModelHost {
 
   receive(frames: { link: string; frame: Uint8Array; tag: number }[], now: number): Output[] {
     const links = frames.map((f) => this.linkByName(f.link));
-    return this.run(now, () => frames.forEach((f, i) => this.receiveFrame(links[i], f.frame.slice(), f.tag >>> 0)));
+    return this.run(now, true, () => frames.forEach((f, i) => this.receiveFrame(links[i], f.frame.slice(), f.tag >>> 0)));
   }
 
   send(packets: { packet: Uint8Array; tag: number }[], now: number): Output[] {
-    return this.run(now, () => packets.forEach((p) => this.sendPacket(p.packet.slice(), p.tag >>> 0)));
+    return this.run(now, true, () => packets.forEach((p) => this.sendPacket(p.packet.slice(), p.tag >>> 0)));
   }
 
   tick(now: number): Output[] {
-    return this.run(now, () => {});
+    return this.run(now, false, () => {});
   }
 
   stats(): Stats {
     return { fates: { ...this.fates }, drops: { ...this.drops }, stages: { ...this.stages } };
   }
 
-  /** Timers first (neigh_timer_handler), then the batch. */
-  private run(now: number, batch: () => void): Output[] {
+  /** Timers first (neigh_timer_handler, conntrack's collector for a batch of packets), then the batch. */
+  private run(now: number, packets: boolean, batch: () => void): Output[] {
     this.now = now;
     this.out = [];
+    this.netfilter.grow();
     neighTimers(this);
+    this.netfilter.collect(now, packets);
     batch();
     const out = this.out;
     this.out = [];
@@ -231,6 +260,7 @@ export class ModelHost {
   /** netif_receive_skb on link L, then the bridge's rx handler or L's own protocols. */
   private receiveFrame(link: Link, frame: Uint8Array, tag: number): void {
     this.fates.in++;
+    this.netfilter.reset();
     if (!link.up) return this.drop('DEV_READY', tag);
     if (frame.length < ETH_HLEN) return this.drop('PKT_TOO_SMALL', tag);
     if (link.master) return bridgeInput(this, link.master, link, frame, tag);
@@ -250,13 +280,14 @@ export class ModelHost {
     }
     if (type === ETH_P_IP) {
       if (cast === 'other') return this.drop('OTHERHOST', tag);
-      return ipInput(this, frame.subarray(ETH_HLEN), { tag, cast });
+      return ipInput(this, frame.subarray(ETH_HLEN), { tag, cast, dev });
     }
     this.drop('UNHANDLED_PROTO', tag);
   }
 
   private sendPacket(ip: Uint8Array, tag: number): void {
     this.fates.originated++;
+    this.netfilter.reset();
     const hlen = (ip[0] & 0x0f) * 4;
     if (ip.length < 20 || ip[0] >> 4 !== 4 || hlen < 20 || hlen > ip.length) return this.drop('IP_INHDR', tag);
     const total = get16(ip, 2);
@@ -303,6 +334,7 @@ export class ModelHost {
   }
 
   drop(reason: string, tag: number): void {
+    this.netfilter.abort(); // a connection the packet in hand started never was
     this.fates.dropped++;
     this.drops[reason] = (this.drops[reason] ?? 0) + 1;
     this.out.push({ kind: 'drop', reason, tag });

@@ -1,6 +1,7 @@
 // Packets the host answers with: ICMP errors (icmp_send), echo replies
 // (icmp_echo/icmp_reply) and TCP resets (tcp_v4_send_reset).
 import type { ModelHost } from './host.js';
+import type { Link } from './links.js';
 import {
   GEN_TAG, IPPROTO_ICMP, LIMITED_BROADCAST, IPPROTO_TCP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN,
   checksum, get16, get32, icmpMessage, ipv4, isMulticastIp, l4Checksum, put16, put32,
@@ -18,6 +19,8 @@ export interface RxCtx {
   tag: number;
   /** 'host' for frames to our MAC and for packets of our own stack. */
   cast: 'host' | 'broadcast' | 'multicast';
+  /** The device it came in on (a bridge port's bridge); the netfilter hooks' -i. */
+  dev?: Link;
 }
 
 /** icmp_send: an ICMP error about `ip` (the offending packet as received, trimmed). */
@@ -41,7 +44,14 @@ export function icmpError(h: ModelHost, ip: Uint8Array, ctx: RxCtx, type: number
   );
   h.gen();
   h.stage('icmp_error_sent');
+  outputAside(h, pkt);
+}
+
+/** Sends a packet made while another is in hand; the other's conntrack state outlives it. */
+function outputAside(h: ModelHost, pkt: Uint8Array): void {
+  const saved = h.netfilter.save();
   h.output(pkt, GEN_TAG);
+  h.netfilter.restore(saved);
 }
 
 /** The cases where icmp_send stays silent (RFC 1122 3.2.2, RFC 1812 4.3.2.7). */
@@ -123,5 +133,5 @@ export function tcpReset(h: ModelHost, ip: Uint8Array): void {
   const pkt = ipv4({ src, dst, proto: IPPROTO_TCP, ttl: 64, tos: ip[1], df: true, id: 0 }, rst);
   h.gen();
   h.stage('tcp_rst_sent');
-  h.output(pkt, GEN_TAG);
+  outputAside(h, pkt);
 }

@@ -29,8 +29,20 @@ export function ipInput(h: ModelHost, pkt: Uint8Array, ctx: RxCtx): void {
   if (dst === 0 || isLoopbackIp(dst)) return h.drop('IP_INVALID_DEST', ctx.tag);
   if (isMulticastIp(dst)) return h.drop('NOT_SPECIFIED', ctx.tag);
 
-  const r = h.routes.resolve(dst);
-  if (r && (r.type === 'local' || r.type === 'broadcast')) return localDeliver(h, ip, ctx);
+  const nf = h.netfilter.active ? h.netfilter : undefined;
+  if (nf) {
+    // PREROUTING: conntrack, and DNAT before the route is chosen.
+    const why = nf.prerouting(ip, ctx.dev);
+    if (why) return h.drop(why, ctx.tag);
+  }
+  const r = h.routes.resolve(get32(ip, 16));
+  if (r && (r.type === 'local' || r.type === 'broadcast')) {
+    if (nf) {
+      const why = nf.input(ip, ctx.dev);
+      if (why) return h.drop(why, ctx.tag);
+    }
+    return localDeliver(h, ip, ctx);
+  }
   if (!h.forwarding) return h.drop('IP_INADDRERRORS', ctx.tag);
   if (!r) return routeError(h, ip, ctx, 'IP_INNOROUTES', 0);
   switch (r.type) {
@@ -92,6 +104,11 @@ function forward(h: ModelHost, ip: Uint8Array, r: Resolved, ctx: RxCtx): void {
     return h.drop('PKT_TOO_BIG', ctx.tag);
   }
   decreaseTtl(ip);
+  if (h.netfilter.active) {
+    // The FORWARD hook sees the packet with its TTL already decremented.
+    const why = h.netfilter.forward(ip, ctx.dev, dev);
+    if (why) return h.drop(why, ctx.tag);
+  }
   h.stage('ip4_forwarded');
   finishOutput(h, dev, r.via ?? get32(ip, 16), ip, ctx.tag);
 }
@@ -106,8 +123,12 @@ function decreaseTtl(ip: Uint8Array): void {
   put16(ip, 10, ~sum & 0xffff);
 }
 
-/** ip_finish_output: fragment if longer than the MTU, then neighbour output. */
+/** POSTROUTING, then ip_finish_output: fragment if longer than the MTU, then neighbour output. */
 function finishOutput(h: ModelHost, dev: Link, nh: number, ip: Uint8Array, tag: number): void {
+  if (h.netfilter.active) {
+    const why = h.netfilter.postrouting(ip, dev, nh);
+    if (why) return h.drop(why, tag);
+  }
   if (ip.length <= dev.mtu) return neighOutput(h, dev, nh, ip, tag);
   const frags = fragment(ip, dev.mtu);
   h.gen(frags.length - 1);
@@ -230,14 +251,28 @@ function tcpRcv(h: ModelHost, ip: Uint8Array, ctx: RxCtx): void {
 
 /** ip_output for a packet of the host's own stack (originated) or of the data plane (generated). */
 export function output(h: ModelHost, ip: Uint8Array, tag: number): void {
-  const dst = get32(ip, 16);
-  const r = h.routes.resolve(dst);
+  let dst = get32(ip, 16);
+  let r = h.routes.resolve(dst);
+  // The source is chosen with the route, before the OUTPUT hook sees the packet.
   if (r && get32(ip, 12) === 0) fillSource(h, ip, r);
+  if (h.netfilter.active) {
+    // OUTPUT: conntrack, nat OUTPUT, filter OUTPUT; a new destination is routed again.
+    const why = h.netfilter.output(ip, r ? deviceOf(h, r) : undefined);
+    if (why) return h.drop(why, tag);
+    if (get32(ip, 16) !== dst) {
+      dst = get32(ip, 16);
+      r = h.routes.resolve(dst);
+    }
+  }
   if (!r) return h.drop('IP_OUTNOROUTES', tag);
   switch (r.type) {
     case 'local':
     case 'broadcast':
-      return localDeliver(h, ip, { tag, cast: 'host' });
+      if (h.netfilter.active) {
+        const why = h.netfilter.input(ip, deviceOf(h, r));
+        if (why) return h.drop(why, tag);
+      }
+      return localDeliver(h, ip, { tag, cast: 'host', dev: deviceOf(h, r) });
     case 'blackhole':
       return h.drop('BLACKHOLE', tag);
     case 'unreachable':
@@ -249,6 +284,12 @@ export function output(h: ModelHost, ip: Uint8Array, tag: number): void {
       return finishOutput(h, dev, r.via ?? dst, ip, tag);
     }
   }
+}
+
+/** The device a route entry names; 255.255.255.255 is the first address's (as the engine's local table has it). */
+function deviceOf(h: ModelHost, r: Resolved): Link | undefined {
+  if (r.dev) return r.dev;
+  return r.type === 'broadcast' ? h.routes.addrs[0]?.dev : undefined;
 }
 
 /**
