@@ -57,12 +57,7 @@ export function ip4Input(dev: u32, buf: usize, ipOff: u32, n: u32, tag: u32, l2m
     drop(buf, DROP_NOT_SPECIFIED, tag);
     return;
   }
-  if (dst == INADDR_BROADCAST) {
-    if (nfActive() && !nfLocalIn(buf, ip, tot, dev, tag)) return;
-    ip4Local(buf, ipOff, tot, tag, true, l2multi);
-    return;
-  }
-  if (dst == 0 || isLoopback(dst)) {
+  if (dst != INADDR_BROADCAST && (dst == 0 || isLoopback(dst))) {
     drop(buf, DROP_IP_INVALID_DEST, tag);
     return;
   }
@@ -73,6 +68,11 @@ export function ip4Input(dev: u32, buf: usize, ipOff: u32, n: u32, tag: u32, l2m
       drop(buf, r, tag);
       return;
     }
+  }
+  if (ipDst(ip) == INADDR_BROADCAST) {
+    if (nfActive() && !nfLocalIn(buf, ip, tot, dev, tag)) return;
+    ip4Local(buf, ipOff, tot, tag, true, l2multi);
+    return;
   }
   const nh = routeLookup(host, ipDst(ip));
   const type = nh == 0 ? 0 : <u32>load<u8>(nh + N_TYPE);

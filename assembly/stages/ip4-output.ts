@@ -23,6 +23,8 @@ export function ip4Output(buf: usize, ipOff: u32, tot: u32, tag: u32): void {
   const ip = buf + ipOff;
   let dst = ipDst(ip);
   let nh = routeLookup(host, dst);
+  // A socket's source is chosen with its route (ip_route_output), before OUTPUT.
+  if (ipSrc(ip) == 0 && nh != 0) fillSource(ip, nh, dst);
   if (nfActive()) {
     // OUTPUT: conntrack, nat OUTPUT, filter OUTPUT; a new destination is routed again.
     const r = nfOutput(ip, tot, nh == 0 ? 0xffff : <u32>load<u16>(nh + N_DEV));
@@ -37,8 +39,6 @@ export function ip4Output(buf: usize, ipOff: u32, tot: u32, tag: u32): void {
   }
   const type = nh == 0 ? 0 : <u32>load<u8>(nh + N_TYPE);
   if (type == RT_LOCAL || type == RT_BROADCAST) {
-    // The local address itself, or the one whose subnet the broadcast is of.
-    if (ipSrc(ip) == 0) setSource(ip, load<u32>(nh + N_SRC) != 0 ? load<u32>(nh + N_SRC) : dst);
     if (nfActive()) {
       const r = nfInput(ip, tot, <u32>load<u16>(nh + N_DEV));
       if (r != 0) {
@@ -64,15 +64,27 @@ export function ip4Output(buf: usize, ipOff: u32, tot: u32, tag: u32): void {
   const dev = <u32>load<u16>(nh + N_DEV);
   const gw = load<u32>(nh + N_GW);
   const next = gw != 0 ? gw : dst;
-  if (ipSrc(ip) == 0) {
-    const pref = load<u32>(nh + N_SRC);
-    setSource(ip, pref != 0 ? pref : selectSource(host, dev, next));
-  }
   if (tot > <u32>load<u16>(link(dev) + L_MTU) && (ipFrag(ip) & IP_DF) != 0) {
     drop(buf, DROP_PKT_TOO_BIG, tag);
     return;
   }
   ip4Transmit(dev, next, nh, buf, ipOff, tot, tag);
+}
+
+/**
+ * The source for a packet whose stack left it 0.0.0.0: for a local route the
+ * address itself, for a broadcast the subnet's, else the route's preferred
+ * source or the egress link's address towards the next hop.
+ */
+function fillSource(ip: usize, nh: usize, dst: u32): void {
+  const type = <u32>load<u8>(nh + N_TYPE);
+  const pref = load<u32>(nh + N_SRC);
+  if (type == RT_LOCAL || type == RT_BROADCAST) {
+    setSource(ip, pref != 0 ? pref : dst);
+  } else if (type == RT_UNICAST) {
+    const gw = load<u32>(nh + N_GW);
+    setSource(ip, pref != 0 ? pref : selectSource(host, <u32>load<u16>(nh + N_DEV), gw != 0 ? gw : dst));
+  }
 }
 
 /**

@@ -18,7 +18,6 @@ import {
 import { ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED } from '../wire/icmp';
 import { routeLookup, selectSource } from '../tables/route';
 import { icmpSend } from './icmp-error';
-import { neighOutput } from './neigh-output';
 import { ip4Transmit } from './ip4-output';
 import { ip4Input } from './ip4-input';
 import { nfActive, nfOutput } from './netfilter';
@@ -87,8 +86,8 @@ export function ipipEncap(dev: u32, gw: u32, tunNh: usize, buf: usize, ipOff: u3
       return;
     }
   }
-  if (total > mtu) ip4Transmit(out, next, nh, buf, ipOff - IP_HLEN, total, tag); // fragments of the outer packet
-  else neighOutput(out, next, nh, buf, ipOff - IP_HLEN, total, tag);
+  // As ip_local_out: POSTROUTING, then fragments when it is too big (DF was dealt with above).
+  ip4Transmit(out, next, nh, buf, ipOff - IP_HLEN, total, tag);
 }
 
 function outerRoute(tunNh: usize, gw: u32): usize {

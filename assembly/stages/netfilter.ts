@@ -78,8 +78,15 @@ function tupleOf(ip: usize, n: u32): bool {
   tDst = ipDst(ip);
   tProto = ipProto(ip);
   const l4 = ip + ihl;
-  if (tProto == IPPROTO_TCP || tProto == IPPROTO_UDP) {
-    if (n < ihl + 4) return false;
+  if (tProto == IPPROTO_UDP) {
+    // udp_error: a datagram cut short or claiming more than it has is INVALID.
+    if (n < ihl + 8 || ld16(l4 + 4) < 8 || ld16(l4 + 4) > n - ihl) return false;
+    tPorts = ld32(l4);
+  } else if (tProto == IPPROTO_TCP) {
+    // tcp_error: the header must be there, its data offset sane.
+    if (n < ihl + TCP_HLEN) return false;
+    const doff = (<u32>load<u8>(l4 + 12) >> 4) << 2;
+    if (doff < TCP_HLEN || doff > n - ihl) return false;
     tPorts = ld32(l4);
   } else if (tProto == IPPROTO_ICMP) {
     if (n < ihl + ICMP_HLEN) return false;
@@ -90,10 +97,25 @@ function tupleOf(ip: usize, n: u32): bool {
   return true;
 }
 
-/** The reply tuple's ports for an original tuple's ports (ICMP echo: request -> reply). */
+/** The reply tuple's ports for a tuple's ports (ICMP: the type's counterpart, icmp_invert_tuple's invmap; code kept). */
 @inline function invertPorts(proto: u32, ports: u32): u32 {
-  if (proto == IPPROTO_ICMP) return (ports & 0xffff0000) | (ICMP_ECHOREPLY << 8);
+  if (proto == IPPROTO_ICMP) return (ports & 0xffff00ff) | (icmpInverseType((ports >>> 8) & 0xff) << 8);
   return (ports << 16) | (ports >>> 16);
+}
+
+/** invmap: echo, timestamp, info and address-mask requests and replies; 0xff for no counterpart. */
+function icmpInverseType(t: u32): u32 {
+  switch (t) {
+    case 8: return 0;
+    case 0: return 8;
+    case 13: return 14;
+    case 14: return 13;
+    case 15: return 16;
+    case 16: return 15;
+    case 17: return 18;
+    case 18: return 17;
+    default: return 0xff;
+  }
 }
 
 // ---- conntrack
@@ -159,7 +181,9 @@ function conntrackIn(ip: usize, n: u32, checkL4: bool): bool {
     tcp = tcpNextState(TCP_CT_NONE, 0, flags);
     if (tcp == TCP_CT_INVALID || tcp == TCP_CT_IGNORE) return true;
   } else if (tProto == IPPROTO_ICMP) {
-    if (<u32>load<u8>(l4) != ICMP_ECHO) return true;
+    // icmp_new: only requests start a connection.
+    const type = <u32>load<u8>(l4);
+    if (type != ICMP_ECHO && type != 13 && type != 15 && type != 17) return true;
   }
   if (load<u32>(ct + CT_COUNT) >= load<u32>(ct + CT_MAX) && !evict(ct)) return false;
   const idx = ctAlloc(ct);
@@ -215,8 +239,7 @@ function update(c: usize, dir: u32, l4: usize): bool {
   } else {
     store<u32>(c + CN_TIMEOUT, now + timeoutOf(proto, 0, false));
   }
-  if (dir == 1) status |= CS_SEEN_REPLY;
-  if (proto != IPPROTO_TCP && proto != IPPROTO_UDP && dir == 1) status |= CS_ASSURED;
+  if (dir == 1) status |= CS_SEEN_REPLY; // ICMP and other protocols never become ASSURED
   store<u16>(c + CN_STATUS, <u16>status);
   return true;
 }
@@ -433,28 +456,55 @@ function translateIcmpError(ip: usize, n: u32, dst: bool, c: usize, proto: u32):
     rewriteAddr(ip, n, IP_DST, ipDst(ip), load<u32>(other));
     quoteAddr(inner, IP_SRC, load<u32>(other));
     if (proto == IPPROTO_ICMP) {
-      if (innerTot >= innerIhl + 8) st16(l4 + 4, ports >>> 16);
-    } else if (innerTot >= innerIhl + 4) {
-      st16(l4, ports >>> 16);
+      if (innerTot >= innerIhl + 8) quotePort(l4, innerTot - innerIhl, proto, 4, ports >>> 16);
+    } else if ((proto == IPPROTO_TCP || proto == IPPROTO_UDP) && innerTot >= innerIhl + 4) {
+      quotePort(l4, innerTot - innerIhl, proto, 0, ports >>> 16);
     }
   } else {
     rewriteAddr(ip, n, IP_SRC, ipSrc(ip), load<u32>(other + 4));
     quoteAddr(inner, IP_DST, load<u32>(other + 4));
     if (proto == IPPROTO_ICMP) {
-      if (innerTot >= innerIhl + 8) st16(l4 + 4, ports >>> 16);
-    } else if (innerTot >= innerIhl + 4) {
-      st16(l4 + 2, ports & 0xffff);
+      if (innerTot >= innerIhl + 8) quotePort(l4, innerTot - innerIhl, proto, 4, ports >>> 16);
+    } else if ((proto == IPPROTO_TCP || proto == IPPROTO_UDP) && innerTot >= innerIhl + 4) {
+      quotePort(l4, innerTot - innerIhl, proto, 2, ports & 0xffff);
     }
   }
   st16(icmp + ICMP_CHECK, 0);
   st16(icmp + ICMP_CHECK, checksum(icmp, n - ihl));
 }
 
-/** An address of the quoted header, with its header checksum. */
+/**
+ * An address of the quoted header, with its header checksum and, when the
+ * quote holds it, its TCP/UDP checksum (the pseudo-header), as
+ * l4proto_manip_pkt does for the quoted packet.
+ */
 function quoteAddr(inner: usize, at: u32, addr: u32): void {
   const old = ld32(inner + at);
   st32(inner + at, addr);
   st16(inner + IP_CHECK, csumReplace32(ld16(inner + IP_CHECK), old, addr));
+  const ihl = ipIhlBytes(inner);
+  const proto = ipProto(inner);
+  const l4 = inner + ihl;
+  if (proto == IPPROTO_UDP && ld16(l4 + UDP_CHECK) != 0) {
+    const c = csumReplace32(ld16(l4 + UDP_CHECK), old, addr);
+    st16(l4 + UDP_CHECK, c == 0 ? 0xffff : c);
+  } else if (proto == IPPROTO_TCP) {
+    st16(l4 + TCP_CHECK, csumReplace32(ld16(l4 + TCP_CHECK), old, addr));
+  }
+}
+
+/** A port (or echo id) of the quoted packet, with its checksum when the quote holds it. */
+function quotePort(l4: usize, len: u32, proto: u32, at: u32, port: u32): void {
+  const old = ld16(l4 + at);
+  st16(l4 + at, port);
+  if (proto == IPPROTO_UDP && len >= 8 && ld16(l4 + UDP_CHECK) != 0) {
+    const c = csumReplace16(ld16(l4 + UDP_CHECK), old, port);
+    st16(l4 + UDP_CHECK, c == 0 ? 0xffff : c);
+  } else if (proto == IPPROTO_TCP && len >= TCP_CHECK + 2) {
+    st16(l4 + TCP_CHECK, csumReplace16(ld16(l4 + TCP_CHECK), old, port));
+  } else if (proto == IPPROTO_ICMP && len >= ICMP_HLEN) {
+    st16(l4 + ICMP_CHECK, csumReplace16(ld16(l4 + ICMP_CHECK), old, port));
+  }
 }
 
 /** Sets up DNAT for the new connection in hand from a rule's parameters. */
@@ -462,12 +512,16 @@ function setupDnat(c: usize, verdict: u32, rules: usize): void {
   const addr = ruleNatAddr(rules, verdict);
   const lo = ruleNatPortLo(rules, verdict);
   const proto = <u32>load<u8>(c + CN_PROTO);
+  const before = load<u32>(c + CN_REPLY);
+  const ports = load<u32>(c + CN_REPLY + 8);
   store<u32>(c + CN_REPLY, addr);
   if (lo != 0 && (proto == IPPROTO_TCP || proto == IPPROTO_UDP)) {
-    const ports = load<u32>(c + CN_REPLY + 8);
     store<u32>(c + CN_REPLY + 8, (lo << 16) | (ports & 0xffff));
   }
-  store<u16>(c + CN_STATUS, <u16>(<u32>load<u16>(c + CN_STATUS) | CS_DST_NAT));
+  // nf_nat_setup_info: only a mapping that changes the tuple makes it DNAT.
+  if (load<u32>(c + CN_REPLY) != before || load<u32>(c + CN_REPLY + 8) != ports) {
+    store<u16>(c + CN_STATUS, <u16>(<u32>load<u16>(c + CN_STATUS) | CS_DST_NAT));
+  }
 }
 
 /**
@@ -478,12 +532,28 @@ function setupSnat(c: usize, addr: u32, lo: u32, hi: u32, random: bool): bool {
   const ct = <usize>load<u32>(host + H_CT);
   const proto = <u32>load<u8>(c + CN_PROTO);
   const rSrc = load<u32>(c + CN_REPLY);
+  const rDst = load<u32>(c + CN_REPLY + 4);
   const rPorts = load<u32>(c + CN_REPLY + 8);
   store<u32>(c + CN_REPLY + 4, addr);
-  store<u16>(c + CN_STATUS, <u16>(<u32>load<u16>(c + CN_STATUS) | CS_SRC_NAT));
+  let ok = true;
   if (proto != IPPROTO_TCP && proto != IPPROTO_UDP && proto != IPPROTO_ICMP) {
-    return ctFind(ct, rSrc, addr, rPorts, proto) == 0;
+    ok = ctFind(ct, rSrc, addr, rPorts, proto) == 0;
+  } else {
+    ok = choosePort(ct, c, proto, rSrc, addr, rPorts, lo, hi, random);
   }
+  // nf_nat_setup_info: only a mapping that changes the tuple makes it SNAT.
+  if (ok && (addr != rDst || load<u32>(c + CN_REPLY + 8) != rPorts)) {
+    store<u16>(c + CN_STATUS, <u16>(<u32>load<u16>(c + CN_STATUS) | CS_SRC_NAT));
+  }
+  return ok;
+}
+
+/**
+ * nf_nat_l4proto_unique_tuple: the port (or echo id) stays when the tuple is
+ * unique and, with --to-ports, in that range; else one is searched in the
+ * range or the port's class.
+ */
+function choosePort(ct: usize, c: usize, proto: u32, rSrc: u32, addr: u32, rPorts: u32, lo: u32, hi: u32, random: bool): bool {
   // The port being translated: the reply's destination port, or the echo id.
   const cur = proto == IPPROTO_ICMP ? rPorts >>> 16 : rPorts & 0xffff;
   let min: u32;
@@ -504,7 +574,7 @@ function setupSnat(c: usize, addr: u32, lo: u32, hi: u32, random: bool): bool {
     min = 1024;
     size = 64512;
   }
-  const inRange = cur >= min && cur - min < size;
+  const inRange = lo == 0 || (cur >= min && cur - min < size);
   if (inRange && !random && ctFind(ct, rSrc, addr, withPort(proto, rPorts, cur), proto) == 0) return true;
   // A deterministic pseudo-random start (a keyed hash with --random), then up to 128 tries.
   let h = (load<u32>(c + CN_ORIG) * 0x9e3779b1) ^ (load<u32>(c + CN_ORIG + 4) * 0x85ebca6b) ^ (load<u32>(c + CN_ORIG + 8) * 0xc2b2ae35);
@@ -518,7 +588,7 @@ function setupSnat(c: usize, addr: u32, lo: u32, hi: u32, random: bool): bool {
       const port = min + (off + k) % size;
       if (ctFind(ct, rSrc, addr, withPort(proto, rPorts, port), proto) == 0) {
         store<u32>(c + CN_REPLY + 8, withPort(proto, rPorts, port));
-        if (inRange) stat(STAT_nat_port_taken);
+        if (inRange) stat(STAT_nat_port_taken); // a clash, not a port outside --to-ports
         return true;
       }
     }

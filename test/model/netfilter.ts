@@ -111,13 +111,8 @@ export interface Quirks {
 
 /** The engine's departures from Linux that the differential tests accept (and report). */
 export const ENGINE_QUIRKS: Quirks = {
-  assureOnReply: true,
-  staleQuotedChecksum: true,
-  natFlagsWhenUnchanged: true,
   noNullBinding: true,
   noSourceReuse: true,
-  keepOnlyInClass: true,
-  lenientHeaders: true,
 };
 
 // --------------------------------------------------------------------- tuples
