@@ -473,7 +473,6 @@ const CASES: LinuxCase[] = [
   },
   {
     linux: "an ICMP error is RELATED only when it goes where the connection's packets go (nf_conntrack_inet_error: outer daddr == the tuple's)",
-    departs: true,
     rules: rulesOf(['-A POSTROUTING -s 10.1.0.0/24 -o eth0 -j MASQUERADE'], ['-A FORWARD -m conntrack --ctstate INVALID -j DROP']),
     async run(g) {
       const [out] = txOn(await g.rx('10.1.0.10', udp('10.1.0.10', '8.8.8.8', 40000, 53)), 'eth0');

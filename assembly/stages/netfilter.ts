@@ -154,7 +154,7 @@ function conntrackIn(ip: usize, n: u32, checkL4: bool): bool {
     return true;
   }
   const l4 = ip + ipIhlBytes(ip);
-  if (tProto == IPPROTO_ICMP && icmpIsError(<u32>load<u8>(l4))) return related(ct, l4, n - ipIhlBytes(ip));
+  if (tProto == IPPROTO_ICMP && icmpIsError(<u32>load<u8>(l4))) return related(ct, ipDst(ip), l4, n - ipIhlBytes(ip));
   let ref = ctFind(ct, tSrc, tDst, tPorts, tProto);
   if (ref != 0 && ctExpired(connAt(ct, (ref >>> 9) - 1), now)) {
     ctDelete(ct, (ref >>> 9) - 1);
@@ -245,7 +245,7 @@ function update(c: usize, dir: u32, l4: usize): bool {
 }
 
 /** ICMP errors belong to the connection of the packet they quote (icmp_error_message). */
-function related(ct: usize, icmp: usize, len: u32): bool {
+function related(ct: usize, outerDst: u32, icmp: usize, len: u32): bool {
   const inner = icmp + ICMP_HLEN;
   if (len < ICMP_HLEN + IP_HLEN + 8 || (<u32>load<u8>(inner) >> 4) != 4) return true;
   const ihl = ipIhlBytes(inner);
@@ -262,6 +262,8 @@ function related(ct: usize, icmp: usize, len: u32): bool {
   if (ref == 0) return true;
   const idx = (ref >>> 9) - 1;
   if (ctExpired(connAt(ct, idx), now)) return true;
+  // nf_conntrack_inet_error: the error must go where that direction's packets go.
+  if (outerDst != load<u32>(connAt(ct, idx) + (((ref >>> 8) & 1) == 0 ? CN_ORIG : CN_REPLY) + 4)) return true;
   pktConn = idx + 1;
   pktDir = (ref >>> 8) & 1;
   pktState = CTS_RELATED;
