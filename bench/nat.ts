@@ -37,9 +37,11 @@ const MASQUERADE = [
   '',
 ].join('\n');
 
-/** A masquerading gateway: 10.0.0.0/8 inside on eth0, 192.168.1.1 outside on eth1. */
-function gateway(e: Engine, max: number): Host {
-  const gw = new Host({ name: 'gw', forwarding: true, engine: e });
+/**
+ * A masquerading gateway, 10.0.0.0/8 inside on eth0 and 192.168.1.1 outside
+ * on eth1: the same configuration for the engine and for the model.
+ */
+function configureGateway<H extends Host | ModelHost>(gw: H, max: number): H {
   gw.link.add({ name: 'eth0', type: 'ether', mac: GW_IN_MAC });
   gw.addr.add('eth0', '10.0.0.1/8');
   gw.link.add({ name: 'eth1', type: 'ether', mac: '02:00:c0:a8:01:01' });
@@ -51,18 +53,12 @@ function gateway(e: Engine, max: number): Host {
   return gw;
 }
 
-/** The same gateway in the reference model. */
+function gateway(e: Engine, max: number): Host {
+  return configureGateway(new Host({ name: 'gw', forwarding: true, engine: e }), max);
+}
+
 function modelGateway(max: number): ModelHost {
-  const m = ModelHost.create({ name: 'gw', forwarding: true });
-  m.link.add({ name: 'eth0', type: 'ether', mac: GW_IN_MAC });
-  m.addr.add('eth0', '10.0.0.1/8');
-  m.link.add({ name: 'eth1', type: 'ether', mac: '02:00:c0:a8:01:01' });
-  m.addr.add('eth1', '192.168.1.1/24');
-  m.route.add({ dst: 'default', via: '192.168.1.254' });
-  m.neigh.add({ ip: '192.168.1.254', mac: '02:00:c0:a8:01:fe', dev: 'eth1' });
-  m.conntrack.max = max;
-  m.rules.load(MASQUERADE);
-  return m;
+  return configureGateway(ModelHost.create({ name: 'gw', forwarding: true }), max);
 }
 
 /**
