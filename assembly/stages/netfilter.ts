@@ -527,6 +527,18 @@ function setupDnat(c: usize, verdict: u32, rules: usize): void {
 }
 
 /**
+ * nf_nat_alloc_null_binding for the source of a first packet no rule mapped:
+ * it stays, unless another connection holds the reply tuple; then its port
+ * moves as a SNAT to its own address would move it.
+ */
+function nullBinding(c: usize): bool {
+  const ct = <usize>load<u32>(host + H_CT);
+  const proto = <u32>load<u8>(c + CN_PROTO);
+  if (ctFind(ct, load<u32>(c + CN_REPLY), load<u32>(c + CN_REPLY + 4), load<u32>(c + CN_REPLY + 8), proto) == 0) return true;
+  return setupSnat(c, load<u32>(c + CN_REPLY + 4), 0, 0, false);
+}
+
+/**
  * Sets up SNAT/MASQUERADE: the new source, and a port that keeps the reply
  * tuple unique (nf_nat_l4proto_unique_tuple). False when no port is free.
  */
@@ -656,6 +668,8 @@ export function nfPostrouting(ip: usize, n: u32, outDev: u32, nexthop: u32, inDe
     if (kind == TGT_SNAT || kind == TGT_MASQUERADE) {
       const addr = kind == TGT_SNAT ? ruleNatAddr(rules, v) : selectSource(host, outDev, nexthop);
       if (!setupSnat(c, addr, ruleNatPortLo(rules, v), ruleNatPortHi(rules, v), ruleNatRandom(rules, v))) return DROP_NAT_NO_PORT;
+    } else if (!nullBinding(c)) {
+      return DROP_NAT_NO_PORT;
     }
   }
   translate(ip, n, false);
@@ -672,7 +686,10 @@ export function nfInput(ip: usize, n: u32, inDev: u32): u32 {
     const v = chain(CHAIN_NAT_INPUT, ip, n, inDev, 0xffff);
     const kind = v & 0xff;
     const rules = <usize>load<u32>(ct + CT_RULES);
-    if (kind == TGT_SNAT && !setupSnat(c, ruleNatAddr(rules, v), ruleNatPortLo(rules, v), ruleNatPortHi(rules, v), ruleNatRandom(rules, v))) return DROP_NAT_NO_PORT;
+    const ok = kind == TGT_SNAT
+      ? setupSnat(c, ruleNatAddr(rules, v), ruleNatPortLo(rules, v), ruleNatPortHi(rules, v), ruleNatRandom(rules, v))
+      : nullBinding(c);
+    if (!ok) return DROP_NAT_NO_PORT;
   }
   translate(ip, n, false);
   if (c != 0) confirm();

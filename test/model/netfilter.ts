@@ -111,7 +111,6 @@ export interface Quirks {
 
 /** The engine's departures from Linux that the differential tests accept (and report). */
 export const ENGINE_QUIRKS: Quirks = {
-  noNullBinding: true,
   noSourceReuse: true,
 };
 
