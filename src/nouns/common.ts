@@ -1,0 +1,42 @@
+// What the nouns share: argument checks that name the problem, MAC helpers.
+import * as L from '../engine/layout.gen.js';
+import { parseMac } from '../packet/addr.js';
+
+export const MIN_MTU = 68;
+export const MAX_MTU = L.MAX_FRAME - 14;
+export const IFNAMSIZ = 15;
+
+export function checkMtu(what: string, mtu: number): void {
+  if (!Number.isInteger(mtu) || mtu < MIN_MTU || mtu > MAX_MTU) {
+    throw new Error(`${what}: mtu ${mtu} out of range ${MIN_MTU}..${MAX_MTU}`);
+  }
+}
+
+export function parseMacFor(what: string, mac: string): Uint8Array {
+  const b = wrap(what, () => parseMac(mac));
+  if (b[0] & 1) throw new Error(`${what}: ${mac} is a multicast MAC address`);
+  return b;
+}
+
+export function wrap<T>(what: string, f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    throw new Error(`${what}: ${(err as Error).message}`);
+  }
+}
+
+/** A MAC that depends only on the host's and the link's names: 02:xx:xx:xx:xx:xx. */
+export function defaultMac(host: string, link: string): Uint8Array {
+  let h = 0x811c9dc5;
+  let g = 0x01000193;
+  for (const ch of `${host}/${link}`) {
+    h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
+    g = Math.imul(g ^ ch.charCodeAt(0), 0x85ebca6b) >>> 0;
+  }
+  return Uint8Array.of(0x02, h >>> 24, (h >>> 16) & 0xff, (h >>> 8) & 0xff, h & 0xff, g & 0xff);
+}
+
+export function macWords(mac: Uint8Array): [number, number] {
+  return [(mac[0] | (mac[1] << 8) | (mac[2] << 16) | (mac[3] << 24)) >>> 0, mac[4] | (mac[5] << 8)];
+}
