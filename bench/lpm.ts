@@ -8,6 +8,7 @@ import { ModelLpm } from '../test/model/lpm.js';
 import { internetTable, prng } from './tables.js';
 import type { BenchMode, BenchOptions, BenchResult } from './types.js';
 import { median } from './timing.js';
+import { formatIPv4 } from '../src/packet/addr.js';
 
 const BATCH = 256;
 const SMALL = 1000;
@@ -46,10 +47,6 @@ function timeJs(lookup: (a: number) => unknown, dsts: Uint32Array, n: number, ro
   }
   if (sink < 0) console.log(sink);
   return 1e3 / median(ns);
-}
-
-function ipString(a: number): string {
-  return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
 }
 
 function row(flows: number, nsPer: number, extra: Record<string, unknown>): BenchResult {
@@ -98,12 +95,12 @@ export const lpmMode: BenchMode = {
     const LongestPrefixMatch = createRequire(import.meta.url)('longest-prefix-match');
     const npm = new LongestPrefixMatch();
     for (let i = 0; i < table.count; i++) {
-      npm.addPrefix(`${ipString(table.addrs[i])}/${table.lens[i]}`, table.values[i]);
+      npm.addPrefix(`${formatIPv4(table.addrs[i])}/${table.lens[i]}`, table.values[i]);
       if (i % 65536 === 0) opts.progress(0.7 + (0.25 * i) / table.count, 'baseline: longest-prefix-match (npm)');
     }
     opts.progress(0.95, 'baseline: longest-prefix-match (npm)');
     const nNpm = opts.quick ? 5_000 : 20_000;
-    const strs = Array.from(dsts.subarray(0, nNpm), (a) => `${ipString(a)}/32`);
+    const strs = Array.from(dsts.subarray(0, nNpm), (a) => `${formatIPv4(a)}/32`);
     const npmRate = timeJs((i) => npm.getMatch(strs[i as number]).length, Uint32Array.from(strs.keys()), nNpm, 3);
     opts.progress(1);
 

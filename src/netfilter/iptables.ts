@@ -14,7 +14,7 @@
 // RulesetError naming the line number and quoting the line, and nothing is
 // returned. validateRuleset applies the same whole-ruleset checks (jumps,
 // loops, where NAT targets may be) to an IR built by other means.
-import { maskOf } from '../packet/addr.js';
+import { maskOf, parseIPv4, formatIPv4 } from '../packet/addr.js';
 
 export type TableName = 'filter' | 'nat';
 export type Policy = 'ACCEPT' | 'DROP';
@@ -455,14 +455,11 @@ function parseTarget(name: string | null, o: Record<string, string | true>, r: R
 }
 
 function parseIp(s: string, fail: (w: string) => never): number {
-  const p = s.split('.');
-  if (p.length !== 4) fail(`bad address "${s}"`);
-  let a = 0;
-  for (const x of p) {
-    if (!/^\d{1,3}$/.test(x) || Number(x) > 255) fail(`bad address "${s}"`);
-    a = a * 256 + Number(x);
+  try {
+    return parseIPv4(s);
+  } catch {
+    return fail(`bad address "${s}"`);
   }
-  return a >>> 0;
 }
 
 function parseCidr(s: string, fail: (w: string) => never): { addr: number; plen: number } {
@@ -622,9 +619,8 @@ export function validateRuleset(rs: Ruleset): void {
 // ---------------------------------------------------------------------------
 // Formatting
 
-export function formatIp(a: number): string {
-  return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
-}
+/** An address as iptables-save prints it. */
+export const formatIp = formatIPv4;
 
 function bang(invert: boolean | undefined): string {
   return invert ? '! ' : '';

@@ -11,32 +11,12 @@ import {
 
 // ------------------------------------------------------------------ topology
 
-export type LinkType = 'ether' | 'veth' | 'bridge';
-export type RouteType = 'unicast' | 'blackhole' | 'unreachable' | 'prohibit';
-
-export interface LinkSpec {
-  name: string;
-  type: LinkType;
-  mac?: string;
-  mtu?: number;
-  up?: boolean;
-  master?: string;
-  proxyArp?: boolean;
-  hairpin?: boolean;
-  learning?: boolean;
-  flood?: boolean;
-  fdbMax?: number;
-  ageingMs?: number;
-}
-
-export interface RouteSpec {
-  dst: string;
-  via?: string;
-  dev?: string;
-  onlink?: boolean;
-  type?: RouteType;
-  src?: string;
-}
+// The control API's shapes, as the model spells them out (the engine's Host takes the same).
+export type { LinkType, LinkSpec } from '../model/links.js';
+export type { RouteSpec } from '../model/route.js';
+import type { LinkSpec } from '../model/links.js';
+import type { RouteSpec } from '../model/route.js';
+export type RouteType = NonNullable<RouteSpec['type']>;
 
 /** The control API both ModelHost and Host offer. */
 export interface HostLike {

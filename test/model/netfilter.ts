@@ -248,39 +248,9 @@ interface PacketCt {
   state: CtState;
 }
 
-export interface ConnTuple {
-  src: string;
-  dst: string;
-  sport?: number;
-  dport?: number;
-  id?: number;
-  type?: number;
-  code?: number;
-}
-
-/** As src/netfilter/nouns.ts's ConnInfo. */
-export interface ConnInfo {
-  proto: 'tcp' | 'udp' | 'icmp' | number;
-  state?: string;
-  orig: ConnTuple;
-  reply: ConnTuple;
-  timeoutMs: number;
-  assured: boolean;
-  seenReply: boolean;
-  snat: boolean;
-  dnat: boolean;
-  packets: number;
-}
-
-export interface ConnFilter {
-  proto?: 'tcp' | 'udp' | 'icmp';
-  src?: string;
-  dst?: string;
-  sport?: number;
-  dport?: number;
-  replySrc?: string;
-  replyDst?: string;
-}
+// The shapes conntrack.list() and flush() take and give, the engine's own.
+export type { ConnTuple, ConnInfo, ConnFilter } from '../../src/netfilter/nouns.js';
+import type { ConnTuple, ConnInfo, ConnFilter } from '../../src/netfilter/nouns.js';
 
 const PROTO_NAMES: Record<number, 'tcp' | 'udp' | 'icmp'> = { 1: 'icmp', 6: 'tcp', 17: 'udp' };
 
