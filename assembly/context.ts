@@ -1,7 +1,7 @@
 // The state of one call into the data plane: which worker context, which
 // host, what time. Globals are per wasm instance, so each worker has its own.
 import {
-  C_POOL, C_POOL_FREE, C_OUT, C_OUT_N, C_OUT_CAP, C_FLAGS, CTX_RECORD_DROPS,
+  C_POOLS, POOL_SIZE, PL_STACK, PL_FREE, PL_LO, PL_HI, PL_BUF, BUF_CLASSES, C_OUT, C_OUT_N, C_OUT_CAP, C_FLAGS, CTX_RECORD_DROPS,
   DESC_SIZE, D_BUF, D_OFF, D_LEN, D_LINK, D_KIND, D_REASON, D_HOST, D_TAG, D_AUX,
   H_COUNTERS, H_LINKS, LINK_SIZE, CNT_DROP_BASE, CNT_STAGE_BASE, CNT_DROPPED, CNT_SENT,
   CNT_GENERATED, CNT_LOCAL, O_TX, O_LOCAL, O_DROP, DROP_FULL_RING, DROP_NOMEM,
@@ -15,6 +15,11 @@ export let host: usize = 0;
 export let now: u32 = 0;
 let counters: usize = 0;
 let links: usize = 0;
+
+/** Only the context, for calls that touch no host (the buffer pool). */
+export function enterContext(c: usize): void {
+  ctx = c;
+}
 
 export function enter(c: usize, h: usize, t: u32): void {
   ctx = c;
@@ -44,18 +49,56 @@ export function enter(c: usize, h: usize, t: u32): void {
 
 // ---- buffers
 
-/** A free buffer, or 0 when the pool is empty. */
-export function bufAlloc(): usize {
-  const free = load<u32>(ctx + C_POOL_FREE);
+@inline function pool(c: u32): usize {
+  return ctx + C_POOLS + <usize>c * POOL_SIZE;
+}
+
+@inline function popFrom(p: usize): usize {
+  const free = load<u32>(p + PL_FREE);
   if (free == 0) return 0;
-  store<u32>(ctx + C_POOL_FREE, free - 1);
-  return load<u32>(load<u32>(ctx + C_POOL) + ((free - 1) << 2));
+  store<u32>(p + PL_FREE, free - 1);
+  return load<u32>(load<u32>(p + PL_STACK) + ((free - 1) << 2));
+}
+
+/** A free small buffer, or 0 when the pool is empty. */
+export function bufAlloc(): usize {
+  return popFrom(pool(0));
+}
+
+/**
+ * A free buffer of the smallest class holding `bytes` from its start (a
+ * larger class when that one is empty), or 0.
+ */
+export function bufAllocFor(bytes: u32): usize {
+  for (let c: u32 = 0; c < BUF_CLASSES; c++) {
+    const p = pool(c);
+    if (bytes > load<u32>(p + PL_BUF)) continue;
+    const buf = popFrom(p);
+    if (buf != 0) return buf;
+  }
+  return 0;
+}
+
+/** The pool record of the class buf belongs to, or 0 when it is no buffer of this context. */
+export function poolOf(buf: usize): usize {
+  for (let c: u32 = 0; c < BUF_CLASSES; c++) {
+    const p = pool(c);
+    if (buf >= <usize>load<u32>(p + PL_LO) && buf < <usize>load<u32>(p + PL_HI)) return p;
+  }
+  return 0;
+}
+
+/** Bytes of the buffer at buf (its class's size). */
+export function bufSize(buf: usize): u32 {
+  const p = poolOf(buf);
+  return p == 0 ? 0 : load<u32>(p + PL_BUF);
 }
 
 export function bufFree(buf: usize): void {
-  const free = load<u32>(ctx + C_POOL_FREE);
-  store<u32>(load<u32>(ctx + C_POOL) + (free << 2), <u32>buf);
-  store<u32>(ctx + C_POOL_FREE, free + 1);
+  const p = poolOf(buf);
+  const free = load<u32>(p + PL_FREE);
+  store<u32>(load<u32>(p + PL_STACK) + (free << 2), <u32>buf);
+  store<u32>(p + PL_FREE, free + 1);
 }
 
 /**
@@ -69,9 +112,17 @@ export function genAlloc(tag: u32): usize {
   return buf;
 }
 
+/** genAlloc for a packet needing `bytes` of buffer (from its start). */
+export function genAllocFor(tag: u32, bytes: u32): usize {
+  count(CNT_GENERATED);
+  const buf = bufAllocFor(bytes);
+  if (buf == 0) dropRecord(DROP_NOMEM, tag);
+  return buf;
+}
+
 /** A copy of a packet into a fresh generated buffer, at the same offset. */
 export function clonePacket(buf: usize, off: u32, len: u32, tag: u32): usize {
-  const copy = genAlloc(tag);
+  const copy = genAllocFor(tag, off + len);
   if (copy != 0) copyBytes(copy + off, buf + off, len);
   return copy;
 }

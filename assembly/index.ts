@@ -1,12 +1,13 @@
 // The data plane's entry points. One call processes a batch: a vector of
 // packet descriptors in linear memory (DESIGN.md), for one host, at one time.
 import {
-  H_CT, IPPROTO_TCP, IPPROTO_UDP, DESC_SIZE, D_BUF, D_OFF, D_LEN, D_LINK, D_KIND, D_TAG, D_AUX, ETH_P_IP_NET, IPPROTO_IPIP, K_RX, K_ORIGINATE, BUF_SIZE, MIN_OFF,
-  C_POOL, C_POOL_FREE, C_SCRATCH, S_DSTS, S_ROUTES, S_WHICH, S_SINK, L_MASTER, ETH_P_IP, LOOKUP_BATCH, H_LPM, C_POOL_CAP, C_OUT_N, C_BUF_LO, C_BUF_HI, H_NLINKS, H_LINKS, LINK_SIZE,
+  H_CT, IPPROTO_TCP, IPPROTO_UDP, DESC_SIZE, D_BUF, D_OFF, D_LEN, D_LINK, D_KIND, D_TAG, D_AUX, ETH_P_IP_NET, IPPROTO_IPIP, K_RX, K_ORIGINATE, MIN_OFF,
+  C_SCRATCH, S_DSTS, S_ROUTES, S_WHICH, S_SINK, L_MASTER, ETH_P_IP, LOOKUP_BATCH, H_LPM, C_OUT_N, H_NLINKS, H_LINKS, LINK_SIZE,
   NB_IP, NB_STATE, NB_MAC, NB_DELETED, NUD_FAILED, NUD_INCOMPLETE, CNT_ORIGINATED, CNT_IN,
-  DROP_IP_INHDR, DROP_NOT_SPECIFIED,
+  DROP_IP_INHDR, DROP_NOT_SPECIFIED, DROP_FRAME_TOO_LONG, DROP_NOMEM, D_FLAGS, DF_TOO_LONG,
+  C_POOLS, POOL_SIZE, PL_STACK, PL_FREE, PL_CAP, PL_LO, PL_HI, PL_BUF, L_RX_DROPPED,
 } from './layout';
-import { ctx, host, link, enter, count, drop, dropRecord } from './context';
+import { ctx, host, link, enter, enterContext, count, add64, drop, dropRecord, poolOf, bufAllocFor, bufFree } from './context';
 import { ld16, stMac, ldMac } from './wire/bytes';
 import { IP_CHECK, IP_HLEN } from './wire/ipv4';
 import { checksum } from './wire/checksum';
@@ -116,9 +117,7 @@ function processChunk(vec: usize, n: u32): void {
     const tag = load<u32>(d + D_TAG);
     const kind = <u32>load<u8>(d + D_KIND);
     if (load<u32>(d + D_AUX) == 0) {
-      // Not a buffer of this pool: count it, but never free it.
-      count(kind == K_RX ? CNT_IN : CNT_ORIGINATED);
-      dropRecord(DROP_NOT_SPECIFIED, tag);
+      noBuffer(d, kind, tag);
       continue;
     }
     if (kind == K_RX) {
@@ -170,10 +169,29 @@ function warmConntrack(ct: usize, vec: usize, dsts: usize, which: usize, m: u32)
   return sink;
 }
 
+/** Whether a descriptor's buffer is one of this context's, with the packet inside it. */
 function validBuffer(buf: usize, off: u32, len: u32): bool {
-  const lo = <usize>load<u32>(ctx + C_BUF_LO);
-  return buf >= lo && buf < <usize>load<u32>(ctx + C_BUF_HI) && (buf - lo) % BUF_SIZE == 0 &&
-    off >= MIN_OFF && off + len <= BUF_SIZE;
+  const p = poolOf(buf);
+  if (p == 0) return false;
+  const size = load<u32>(p + PL_BUF);
+  return ((buf - <usize>load<u32>(p + PL_LO)) & (size - 1)) == 0 && off >= MIN_OFF && off + len <= size;
+}
+
+/**
+ * An input without a usable buffer: one the caller could not place (too long
+ * for any buffer, or no free buffer: counted on its link as the device would),
+ * or not a buffer of this context at all. Counted, never freed.
+ */
+function noBuffer(d: usize, kind: u32, tag: u32): void {
+  count(kind == K_RX ? CNT_IN : CNT_ORIGINATED);
+  const flags = <u32>load<u8>(d + D_FLAGS);
+  const l = <u32>load<u16>(d + D_LINK);
+  if (load<u32>(d + D_BUF) == 0 && flags != 0) {
+    if (kind == K_RX && l < load<u32>(host + H_NLINKS)) add64(link(l) + L_RX_DROPPED, 1);
+    dropRecord((flags & DF_TOO_LONG) != 0 ? DROP_FRAME_TOO_LONG : DROP_NOMEM, tag);
+    return;
+  }
+  dropRecord(DROP_NOT_SPECIFIED, tag);
 }
 
 /** A packet from the host's own stack (K_ORIGINATE): an IPv4 packet at off. */
@@ -198,27 +216,27 @@ function originate(buf: usize, off: u32, len: u32, tag: u32): void {
 
 // ---- buffer pool
 
-/** Lays out the pool: count buffers from base, all free. */
-export function pool_init(c: usize, stack: usize, base: usize, n: u32): void {
-  for (let i: u32 = 0; i < n; i++) store<u32>(stack + (<usize>i << 2), <u32>(base + <usize>i * BUF_SIZE));
-  store<u32>(c + C_POOL, <u32>stack);
-  store<u32>(c + C_POOL_FREE, n);
-  store<u32>(c + C_POOL_CAP, n);
-  store<u32>(c + C_BUF_LO, <u32>base);
-  store<u32>(c + C_BUF_HI, <u32>(base + <usize>n * BUF_SIZE));
+/** Lays out pool class cls of context c: n buffers of size bytes from base, all free. */
+export function pool_init(c: usize, cls: u32, stack: usize, base: usize, n: u32, size: u32): void {
+  for (let i: u32 = 0; i < n; i++) store<u32>(stack + (<usize>i << 2), <u32>(base + <usize>i * size));
+  const p = c + C_POOLS + <usize>cls * POOL_SIZE;
+  store<u32>(p + PL_STACK, <u32>stack);
+  store<u32>(p + PL_FREE, n);
+  store<u32>(p + PL_CAP, n);
+  store<u32>(p + PL_LO, <u32>base);
+  store<u32>(p + PL_HI, <u32>(base + <usize>n * size));
+  store<u32>(p + PL_BUF, size);
 }
 
-export function pool_alloc(c: usize): usize {
-  const free = load<u32>(c + C_POOL_FREE);
-  if (free == 0) return 0;
-  store<u32>(c + C_POOL_FREE, free - 1);
-  return load<u32>(load<u32>(c + C_POOL) + ((free - 1) << 2));
+/** A free buffer of context c holding bytes from its start, or 0. */
+export function pool_alloc(c: usize, bytes: u32): usize {
+  enterContext(c);
+  return bufAllocFor(bytes);
 }
 
 export function pool_free(c: usize, buf: usize): void {
-  const free = load<u32>(c + C_POOL_FREE);
-  store<u32>(load<u32>(c + C_POOL) + (free << 2), <u32>buf);
-  store<u32>(c + C_POOL_FREE, free + 1);
+  enterContext(c);
+  bufFree(buf);
 }
 
 // ---- control entry points: tables the data plane also writes

@@ -3,10 +3,19 @@
 // bytes. scripts/gen-layout.mjs turns this file into src/engine/layout.gen.ts,
 // so both sides read one definition.
 
-// Packet buffers: fixed size, with headroom so encapsulation prepends in place.
-export const BUF_SIZE: u32 = 2048;
+// Packet buffers come in size classes, each buffer with headroom so that
+// encapsulation prepends in place: small ones for frames up to a 1500-byte
+// MTU, jumbo ones for 9000-byte MTUs, huge ones for 64 KiB (reassembled
+// datagrams, MTUs up to MAX_MTU).
+export const BUF_SIZE: u32 = 2048; // the small class
+export const BUF_SIZE_JUMBO: u32 = 16384;
+export const BUF_SIZE_HUGE: u32 = 65536;
+export const BUF_CLASSES: u32 = 3;
 export const HEADROOM: u32 = 128;
-export const MAX_FRAME: u32 = 1920; // BUF_SIZE - HEADROOM
+export const MAX_FRAME: u32 = 1920; // BUF_SIZE - HEADROOM: the largest frame in a small buffer
+export const MAX_FRAME_HUGE: u32 = 65408; // BUF_SIZE_HUGE - HEADROOM: the largest frame the engine holds
+export const MAX_MTU: u32 = 65390; // MAX_FRAME_HUGE less an Ethernet and a VLAN header
+export const VLAN_HLEN: u32 = 4; // a received frame may exceed MTU + Ethernet header by this (is_skb_forwardable)
 // Lowest data offset a descriptor may have: room for queue bookkeeping (Q_*)
 // and an Ethernet header in front of an originated IP packet.
 export const MIN_OFF: u32 = 32;
@@ -18,11 +27,15 @@ export const D_OFF: u32 = 4; // u16 offset of the first byte within the buffer
 export const D_LEN: u32 = 6; // u16 bytes of frame (or IP packet for K_ORIGINATE)
 export const D_LINK: u32 = 8; // u16 ingress link (input) or egress link (output)
 export const D_KIND: u32 = 10; // u8 input: K_*; output: O_*
-export const D_FLAGS: u32 = 11; // u8
+export const D_FLAGS: u32 = 11; // u8 input: DF_*
 export const D_REASON: u32 = 12; // u16 drop reason of an O_DROP record
 export const D_HOST: u32 = 16; // u32 host the output came from
 export const D_TAG: u32 = 20; // u32 caller's tag, kept by everything derived from the packet
 export const D_AUX: u32 = 24; // u32 scratch for stages
+
+// Input flags: a frame the caller could not place in a buffer (D_BUF 0, D_LEN its length, capped)
+export const DF_TOO_LONG: u32 = 1; // bigger than any buffer class
+export const DF_NOMEM: u32 = 2; // no free buffer of its class
 
 // Input kinds
 export const K_RX: u32 = 0; // an Ethernet frame received on D_LINK
@@ -35,20 +48,14 @@ export const O_DROP: u32 = 3; // dropped with D_REASON (only with CTX_RECORD_DRO
 // Tag of packets the data plane creates itself (ARP, ICMP errors, echo replies).
 export const TAG_GENERATED: u32 = 0xffffffff;
 
-// Per-instance context: buffer pool and output vector of one worker.
-export const CTX_SIZE: u32 = 64;
-export const C_POOL: u32 = 0; // u32 address of the free stack (u32 buffer addresses)
-export const C_POOL_FREE: u32 = 4; // u32 number of free buffers on the stack
-export const C_POOL_CAP: u32 = 8; // u32 buffers in the pool
+// Per-instance context: buffer pools and output vector of one worker.
+export const CTX_SIZE: u32 = 256;
 export const C_OUT: u32 = 12; // u32 address of the output descriptor vector
 export const C_OUT_N: u32 = 16; // u32 outputs written by the last call
 export const C_OUT_CAP: u32 = 20; // u32 capacity of the output vector
 export const C_FLAGS: u32 = 24; // u32 CTX_*
-export const C_BUF_LO: u32 = 28; // u32 first buffer address of the pool
-export const C_BUF_HI: u32 = 32; // u32 end of the pool's buffers
 export const C_SCRATCH: u32 = 36; // u32 address of SCRATCH_SIZE bytes of per-call scratch
 export const SCRATCH_SIZE: u32 = 8192;
-export const S_FRAGS: u32 = 0; // 256 x u32 fragment buffers
 // The batch's lookup pass: up to two destinations a packet (an IPIP packet's inner one too).
 export const S_DSTS: u32 = 1024; // 512 x u32 destinations
 export const S_ROUTES: u32 = 3072; // 512 x u32 their routing-table leaves
@@ -56,6 +63,15 @@ export const S_WHICH: u32 = 5120; // 512 x u32 their packets' places in the chun
 export const S_PK: u32 = 7168; // the rule engine's packet keys and jump stack (PK_SIZE)
 export const S_SINK: u32 = 8188; // u32 where the prefetching loads' result goes
 export const LOOKUP_BATCH: u32 = 256;
+// The buffer pools, one record per size class, smallest first.
+export const C_POOLS: u32 = 64;
+export const POOL_SIZE: u32 = 32;
+export const PL_STACK: u32 = 0; // u32 address of the free stack (u32 buffer addresses)
+export const PL_FREE: u32 = 4; // u32 buffers on the stack
+export const PL_CAP: u32 = 8; // u32 buffers in the pool
+export const PL_LO: u32 = 12; // u32 first buffer
+export const PL_HI: u32 = 16; // u32 end of the pool's buffers
+export const PL_BUF: u32 = 20; // u32 bytes a buffer of this class has
 export const CTX_RECORD_DROPS: u32 = 1;
 
 // Host: one network namespace.
@@ -235,7 +251,8 @@ export const DROP_NETFILTER_DROP: u32 = 29;
 export const DROP_NEIGH_CREATEFAIL: u32 = 30;
 export const DROP_CONNTRACK_FULL: u32 = 31; // nf_conntrack: table full, nothing to evict
 export const DROP_NAT_NO_PORT: u32 = 32; // nf_nat: no free port for the new tuple
-export const DROP_COUNT: u32 = 33;
+export const DROP_FRAME_TOO_LONG: u32 = 33; // longer than the link's MTU allows (is_skb_forwardable), or than any buffer
+export const DROP_COUNT: u32 = 34;
 
 // Stage events (counters beside the drop reasons, named stage_event).
 export const STAT_bridge_learned: u32 = 0;

@@ -1,12 +1,13 @@
 // The Linux bridge: learning, ageing, flooding, hairpin, local delivery
 // (br_handle_frame_finish, br_flood, br_dev_xmit).
 import {
-  L_FLAGS, L_MASTER, L_MAC, LF_UP, LF_HAIRPIN, LF_LEARNING, LF_FLOOD, H_NLINKS,
+  L_FLAGS, L_MASTER, L_MAC, L_MTU, LF_UP, VLAN_HLEN, CNT_GENERATED, DROP_FRAME_TOO_LONG, LF_HAIRPIN, LF_LEARNING, LF_FLOOD, H_NLINKS,
   L_RX_PACKETS, L_RX_BYTES, L_TX_PACKETS, L_TX_BYTES, F_FLAGS, FF_LOCAL,
   DROP_DEV_READY, DROP_BR_NO_EGRESS, TAG_GENERATED,
   STAT_bridge_learned, STAT_bridge_fdb_full, STAT_bridge_flooded, STAT_bridge_forwarded, STAT_bridge_local,
 } from '../layout';
-import { host, now, link, stat, add64, drop, transmit, clonePacket } from '../context';
+import { host, now, link, count, stat, add64, drop, dropRecord, transmit, clonePacket } from '../context';
+import { ETH_HLEN } from '../wire/ethernet';
 import { ldMac, macIsMulticast } from '../wire/bytes';
 import { ETH_SRC } from '../wire/ethernet';
 import { fdbLookup, fdbLearn, fdbPort, LEARN_FULL, LEARN_OK } from '../tables/fdb';
@@ -94,9 +95,18 @@ function passUp(br: u32, buf: usize, off: u32, len: u32, tag: u32): void {
   l3Input(br, buf, off, len, tag);
 }
 
+/** Whether a frame of len bytes fits port p (br_dev_queue_push_xmit: is_skb_forwardable). */
+@inline function fits(p: u32, len: u32): bool {
+  return len <= <u32>load<u16>(link(p) + L_MTU) + ETH_HLEN + VLAN_HLEN;
+}
+
 function portOutput(p: u32, buf: usize, off: u32, len: u32, tag: u32): void {
   if (!isUp(p)) {
     drop(buf, DROP_DEV_READY, tag);
+    return;
+  }
+  if (!fits(p, len)) {
+    drop(buf, DROP_FRAME_TOO_LONG, tag);
     return;
   }
   transmit(p, buf, off, len, tag);
@@ -127,6 +137,16 @@ function flood(br: u32, ingress: u32, buf: usize, off: u32, len: u32, tag: u32, 
   stat(STAT_bridge_flooded);
   for (let p: u32 = 0; p <= last; p++) {
     if (!floods(br, p, ingress, bcast)) continue;
+    if (!fits(p, len)) {
+      // The port's copy is dropped as br_dev_queue_push_xmit drops it.
+      if (p == last && !keep) {
+        drop(buf, DROP_FRAME_TOO_LONG, tag);
+      } else {
+        count(CNT_GENERATED);
+        dropRecord(DROP_FRAME_TOO_LONG, tag);
+      }
+      continue;
+    }
     if (p == last && !keep) {
       transmit(p, buf, off, len, tag);
     } else {

@@ -1,8 +1,8 @@
 // Where every received frame starts (netif_receive_skb): link checks, the
 // bridge hook, then the protocol of the EtherType.
 import {
-  L_FLAGS, L_MASTER, L_MAC, LF_UP, L_TYPE, LT_IPIP, L_RX_PACKETS, L_RX_BYTES, CNT_IN, ETH_P_ARP, ETH_P_IP_NET,
-  DROP_DEV_READY, DROP_PKT_TOO_SMALL, DROP_UNHANDLED_PROTO, DROP_OTHERHOST, STAT_arp_ignored,
+  L_FLAGS, L_MASTER, L_MAC, L_MTU, LF_UP, L_TYPE, LT_IPIP, L_RX_PACKETS, L_RX_BYTES, L_RX_DROPPED, CNT_IN, ETH_P_ARP,
+  ETH_P_IP_NET, VLAN_HLEN, DROP_DEV_READY, DROP_PKT_TOO_SMALL, DROP_FRAME_TOO_LONG, DROP_UNHANDLED_PROTO, DROP_OTHERHOST, STAT_arp_ignored,
 } from '../layout';
 import { link, count, stat, add64, drop, consume } from '../context';
 import { ld16, ldMac, macIsMulticast } from '../wire/bytes';
@@ -14,6 +14,12 @@ import { ip4Input } from './ip4-input';
 export function ethernetInput(l: u32, buf: usize, off: u32, len: u32, tag: u32): void {
   count(CNT_IN);
   const lp = link(l);
+  if (len > <u32>load<u16>(lp + L_MTU) + ETH_HLEN + VLAN_HLEN) {
+    // Longer than the device takes in (is_skb_forwardable, a NIC's max frame).
+    add64(lp + L_RX_DROPPED, 1);
+    drop(buf, DROP_FRAME_TOO_LONG, tag);
+    return;
+  }
   add64(lp + L_RX_PACKETS, 1);
   add64(lp + L_RX_BYTES, len);
   if ((<u32>load<u8>(lp + L_FLAGS) & LF_UP) == 0) {

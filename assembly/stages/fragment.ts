@@ -1,12 +1,17 @@
 // IPv4 fragmentation (ip_do_fragment) for packets larger than the egress MTU
 // without DF.
-import { C_SCRATCH, S_FRAGS, STAT_ip4_fragmented, STAT_ip4_fragments } from '../layout';
-import { ctx, stat, genAlloc } from '../context';
+import { STAT_ip4_fragmented, STAT_ip4_fragments } from '../layout';
+import { stat, genAllocFor } from '../context';
 import { ld16, st16 } from '../wire/bytes';
 import { checksum } from '../wire/checksum';
 import { IP_TOTLEN, IP_FRAG, IP_CHECK, IP_MF, IP_OFFMASK, IP_HLEN, ipIhlBytes } from '../wire/ipv4';
 import { ip4Finish } from './ip4-output';
 
+/**
+ * Fragments leave in order, each as soon as it is made: every fragment but
+ * the last is copied into a buffer of its own, and the last one is moved to
+ * the front of the packet's own buffer, which is read until then.
+ */
 export function ip4Fragment(dev: u32, nh: u32, nhp: usize, buf: usize, ipOff: u32, tot: u32, mtu: u32, tag: u32): void {
   const ip = buf + ipOff;
   const ihl = ipIhlBytes(ip);
@@ -15,32 +20,27 @@ export function ip4Fragment(dev: u32, nh: u32, nhp: usize, buf: usize, ipOff: u3
   const base = (frag & IP_OFFMASK) << 3;
   const payload = tot - ihl;
   const count = (payload + chunk - 1) / chunk;
+  const moreAfter = (frag & IP_MF) != 0;
   stat(STAT_ip4_fragmented);
-  // Later fragments are copied out first, since sending the first may free it.
-  const list = <usize>load<u32>(ctx + C_SCRATCH) + S_FRAGS;
-  const max: u32 = 256;
-  let made: u32 = 1;
-  for (let k: u32 = 1; k < count && k < max; k++) {
-    const size = k == count - 1 ? payload - k * chunk : chunk;
-    const f = genAlloc(tag);
-    store<u32>(list + (k << 2), <u32>f);
-    made = k + 1;
+  for (let k: u32 = 0; k + 1 < count; k++) {
+    const f = genAllocFor(tag, ipOff + ihl + chunk);
     if (f == 0) continue;
     const fip = f + ipOff;
     memory.copy(fip, ip, ihl);
-    if (ihl > IP_HLEN) dropUncopiedOptions(fip, ihl);
-    memory.copy(fip + ihl, ip + ihl + k * chunk, size);
-    finishHeader(fip, ihl + size, base + k * chunk, k < count - 1 || (frag & IP_MF) != 0, frag);
-  }
-  finishHeader(ip, ihl + chunk, base, true, frag);
-  store<u32>(list, <u32>buf);
-  for (let k: u32 = 0; k < made; k++) {
-    const f = <usize>load<u32>(list + (k << 2));
-    if (f == 0) continue;
+    if (k > 0 && ihl > IP_HLEN) dropUncopiedOptions(fip, ihl);
+    memory.copy(fip + ihl, ip + ihl + k * chunk, chunk);
+    finishHeader(fip, ihl + chunk, base + k * chunk, true, frag);
     stat(STAT_ip4_fragments);
-    const len = ld16(f + ipOff + IP_TOTLEN);
-    ip4Finish(dev, nh, nhp, f, ipOff, len, tag);
+    ip4Finish(dev, nh, nhp, f, ipOff, ihl + chunk, tag);
   }
+  // The original buffer carries the last fragment.
+  const last = count - 1;
+  const size = payload - last * chunk;
+  if (ihl > IP_HLEN) dropUncopiedOptions(ip, ihl);
+  memory.copy(ip + ihl, ip + ihl + last * chunk, size);
+  finishHeader(ip, ihl + size, base + last * chunk, moreAfter, frag);
+  stat(STAT_ip4_fragments);
+  ip4Finish(dev, nh, nhp, buf, ipOff, ihl + size, tag);
 }
 
 function finishHeader(ip: usize, len: u32, offset: u32, mf: bool, frag: u32): void {

@@ -4,8 +4,12 @@ import type { Engine, DataPlane } from './engine.js';
 import * as L from './layout.gen.js';
 
 export interface ContextOptions {
-  /** Packet buffers in the pool (BUF_SIZE each). */
+  /** Small packet buffers (BUF_SIZE each: frames up to MAX_FRAME bytes). */
   buffers?: number;
+  /** Jumbo buffers (BUF_SIZE_JUMBO each: frames of 9000-byte MTUs). */
+  jumboBuffers?: number;
+  /** Huge buffers (BUF_SIZE_HUGE each: frames up to MAX_FRAME_HUGE bytes, reassembled datagrams). */
+  hugeBuffers?: number;
   /** Descriptors in the input vector (a batch). */
   batch?: number;
   /** Descriptors in the output vector. */
@@ -32,7 +36,10 @@ export class Context {
   readonly batch: number;
   readonly output: number;
   readonly outputs: number;
+  /** Small buffers in the pool. */
   readonly buffers: number;
+  /** Buffers of each size class, smallest first. */
+  readonly classes: { size: number; count: number }[];
   private readonly dp: DataPlane;
 
   constructor(readonly engine: Engine, opts: ContextOptions = {}, dp?: DataPlane) {
@@ -44,14 +51,24 @@ export class Context {
     this.ptr = e.alloc(L.CTX_SIZE);
     this.input = e.alloc(this.batch * L.DESC_SIZE);
     this.output = e.alloc(this.outputs * L.DESC_SIZE);
-    const stack = e.alloc(this.buffers * 4);
-    const pool = e.alloc(this.buffers * L.BUF_SIZE);
+    this.classes = [
+      { size: L.BUF_SIZE, count: this.buffers },
+      { size: L.BUF_SIZE_JUMBO, count: opts.jumboBuffers ?? 512 },
+      { size: L.BUF_SIZE_HUGE, count: opts.hugeBuffers ?? 64 },
+    ];
+    for (const c of this.classes) {
+      if (!Number.isInteger(c.count) || c.count < 1) throw new Error(`context: invalid buffer count ${c.count}`);
+    }
     const scratch = e.alloc(L.SCRATCH_SIZE);
     const dv = e.dv;
     dv.setUint32(this.ptr + L.C_OUT, this.output, true);
     dv.setUint32(this.ptr + L.C_OUT_CAP, this.outputs, true);
     dv.setUint32(this.ptr + L.C_SCRATCH, scratch, true);
-    (this.dp.pool_init as Fn)(this.ptr, stack, pool, this.buffers);
+    this.classes.forEach((c, i) => {
+      const stack = e.alloc(c.count * 4);
+      const pool = e.alloc(c.count * c.size);
+      (this.dp.pool_init as Fn)(this.ptr, i, stack, pool, c.count, c.size);
+    });
   }
 
   /**
@@ -65,9 +82,21 @@ export class Context {
     dv.setUint32(this.ptr + L.C_OUT_CAP, capacity, true);
   }
 
-  /** Free buffers left in the pool. */
+  /** Free buffers left in the pools, all classes. */
   get free(): number {
-    return this.engine.dv.getUint32(this.ptr + L.C_POOL_FREE, true);
+    let n = 0;
+    for (let i = 0; i < this.classes.length; i++) n += this.freeOf(i);
+    return n;
+  }
+
+  /** Buffers in the pools, all classes. */
+  get capacity(): number {
+    return this.classes.reduce((n, c) => n + c.count, 0);
+  }
+
+  /** Free buffers of size class i. */
+  freeOf(i: number): number {
+    return this.engine.dv.getUint32(this.ptr + L.C_POOLS + i * L.POOL_SIZE + L.PL_FREE, true);
   }
 
   set recordDrops(on: boolean) {
@@ -76,29 +105,39 @@ export class Context {
     dv.setUint32(this.ptr + L.C_FLAGS, on ? f | L.CTX_RECORD_DROPS : f & ~L.CTX_RECORD_DROPS, true);
   }
 
-  /** A buffer from the pool; throws when the pool is empty. */
+  /** A small buffer from the pool; throws when the pool is empty. */
   allocBuffer(): number {
-    const buf = (this.dp.pool_alloc as Fn)(this.ptr);
+    const buf = this.allocBufferFor(L.BUF_SIZE);
     if (buf === 0) throw new Error('podnet: packet buffer pool exhausted');
     return buf;
+  }
+
+  /** A buffer holding at least `bytes` from its start (the smallest class that has one), or 0. */
+  allocBufferFor(bytes: number): number {
+    return (this.dp.pool_alloc as Fn)(this.ptr, bytes) >>> 0;
   }
 
   freeBuffer(buf: number): void {
     (this.dp.pool_free as Fn)(this.ptr, buf);
   }
 
-  /** Writes descriptor i of the input vector with bytes copied into a fresh buffer. */
+  /**
+   * Writes descriptor i of the input vector with bytes copied into a fresh
+   * buffer. A frame no buffer holds, or one that finds its class empty, gets
+   * no buffer: the data plane counts it and drops it (FRAME_TOO_LONG, NOMEM).
+   */
   setInput(i: number, kind: number, link: number, bytes: Uint8Array, tag: number, off = L.HEADROOM): void {
-    if (bytes.length + off > L.BUF_SIZE) throw new Error(`podnet: packet of ${bytes.length} bytes exceeds the ${L.MAX_FRAME}-byte buffer`);
-    const buf = this.allocBuffer();
-    this.engine.u8.set(bytes, buf + off);
     const d = this.input + i * L.DESC_SIZE;
+    const fits = bytes.length + off <= L.BUF_SIZE_HUGE;
+    const buf = fits ? this.allocBufferFor(bytes.length + off) : 0;
     const dv = this.engine.dv;
+    if (buf !== 0) this.engine.u8.set(bytes, buf + off);
     dv.setUint32(d + L.D_BUF, buf, true);
     dv.setUint16(d + L.D_OFF, off, true);
-    dv.setUint16(d + L.D_LEN, bytes.length, true);
+    dv.setUint16(d + L.D_LEN, Math.min(bytes.length, 0xffff), true);
     dv.setUint16(d + L.D_LINK, link, true);
     dv.setUint8(d + L.D_KIND, kind);
+    dv.setUint8(d + L.D_FLAGS, buf !== 0 ? 0 : fits ? L.DF_NOMEM : L.DF_TOO_LONG);
     dv.setUint32(d + L.D_TAG, tag >>> 0, true);
   }
 

@@ -3,7 +3,7 @@ import * as L from '../engine/layout.gen.js';
 import { parseMac } from '../packet/addr.js';
 
 export const MIN_MTU = 68;
-export const MAX_MTU = L.MAX_FRAME - 14;
+export const MAX_MTU = L.MAX_MTU;
 export const IFNAMSIZ = 15;
 
 export function checkMtu(what: string, mtu: number): void {

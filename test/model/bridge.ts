@@ -1,6 +1,6 @@
 // The Linux bridge (net/bridge): learning, forwarding database, flooding.
 import type { ModelHost } from './host.js';
-import type { Link } from './links.js';
+import { frameFits, type Link } from './links.js';
 import { isMulticastMac, isZeroMac, macEq, macKey } from './wire.js';
 
 /** br_fdb_update: records that `mac` was seen on `port`. */
@@ -45,7 +45,7 @@ export function bridgeInput(h: ModelHost, br: Link, port: Link, frame: Uint8Arra
   if (isMulticastMac(frame, 0)) {
     // br_flood with local_rcv, then br_pass_frame_up: the copies go first.
     h.gen(others.length); // copies beyond the frame itself, which goes up
-    for (const p of others) h.tx(p, frame, tag);
+    for (const p of others) portCopy(h, p, frame, tag);
     if (others.length) h.stage('bridge_flooded');
     h.stage('bridge_local');
     return h.netifReceive(br, frame, tag);
@@ -88,10 +88,16 @@ function flood(h: ModelHost, ports: Link[], frame: Uint8Array, tag: number): voi
   if (ports.length === 0) return h.drop('BR_NO_EGRESS', tag);
   h.gen(ports.length - 1);
   h.stage('bridge_flooded');
-  for (const p of ports) h.tx(p, frame, tag);
+  for (const p of ports) portCopy(h, p, frame, tag);
+}
+
+/** br_dev_queue_push_xmit: a frame longer than the port takes is dropped there. */
+function portCopy(h: ModelHost, port: Link, frame: Uint8Array, tag: number): void {
+  if (!frameFits(port, frame)) return h.drop('FRAME_TOO_LONG', tag);
+  h.tx(port, frame, tag);
 }
 
 function portXmit(h: ModelHost, port: Link, frame: Uint8Array, tag: number): void {
   if (!port.up) return h.drop('DEV_READY', tag);
-  h.tx(port, frame, tag);
+  portCopy(h, port, frame, tag);
 }

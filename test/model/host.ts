@@ -3,7 +3,7 @@
 import { arpInput } from './arp.js';
 import { bridgeInput, bridgeXmit, fdbFlushPort } from './bridge.js';
 import { ipInput, output } from './ipv4.js';
-import { Link, checkMtu, defaultMac, type LinkChange, type LinkSpec } from './links.js';
+import { Link, checkMtu, defaultMac, frameFits, type LinkChange, type LinkSpec } from './links.js';
 import { NeighTable, neighTimers } from './neigh.js';
 import { ModelNetfilter, type ConnFilter, type ConnInfo, type Quirks } from './netfilter.js';
 import { RoutingTable, describeResolved, parseRouteDst, type RouteSpec, type RouteType } from './route.js';
@@ -261,6 +261,7 @@ export class ModelHost {
   private receiveFrame(link: Link, frame: Uint8Array, tag: number): void {
     this.fates.in++;
     this.netfilter.reset();
+    if (!frameFits(link, frame)) return this.drop('FRAME_TOO_LONG', tag);
     if (!link.up) return this.drop('DEV_READY', tag);
     if (frame.length < ETH_HLEN) return this.drop('PKT_TOO_SMALL', tag);
     if (link.master) return bridgeInput(this, link.master, link, frame, tag);

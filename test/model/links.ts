@@ -36,7 +36,11 @@ export interface FdbEntry {
 
 export const MIN_MTU = 68; // IPv4 minimum (RFC 791)
 /** The engine's packet buffers hold 1920 bytes of frame: MTU + 14 must fit. */
-export const MAX_MTU = 1906;
+export const MAX_MTU = 65390;
+/** A device takes in frames up to MTU + Ethernet + VLAN header (is_skb_forwardable). */
+export function frameFits(link: { mtu: number }, frame: Uint8Array): boolean {
+  return frame.length <= link.mtu + 14 + 4;
+}
 export const DEFAULT_AGEING_MS = 300_000;
 
 export class Link {
