@@ -265,8 +265,14 @@ export class Host {
 
   /** Runs a batch the caller laid out in ctx's input vector (the fast path). */
   process(ctx: Context, n: number, now: number): number {
-    this.commit();
+    this.prepare(n);
     return ctx.process(this.ptr, n, now);
+  }
+
+  /** Before a batch of n: configuration published, and tables with room for what n packets can add. */
+  private prepare(n: number): void {
+    this.commit();
+    this.conntrack.grow(2 * n + 2);
   }
 
   private run(count: number, now: number, fill: (ctx: Context, i: number, j: number) => void): Output[] {
@@ -280,8 +286,9 @@ export class Host {
     const step = Math.max(1, Math.min(ctx.batch, Math.floor(ctx.outputs / fanout), Math.floor(ctx.buffers / (2 * fanout))));
     for (let start = 0; start < count; start += step) {
       const n = Math.min(step, count - start);
+      this.prepare(n);
       for (let j = 0; j < n; j++) fill(ctx, start + j, j);
-      out.push(...this.collect(ctx, ctx.process(this.ptr, n, now)));
+      for (const o of this.collect(ctx, ctx.process(this.ptr, n, now))) out.push(o);
     }
     return out;
   }

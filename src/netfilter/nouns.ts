@@ -100,17 +100,24 @@ export class ConntrackNoun {
     return this.enabled ? this.host.engine.dv.getUint32(this.region() + L.CT_COUNT, true) : 0;
   }
 
-  /** Doubles the arrays once half full, up to max (between batches). */
-  grow(): void {
+  /**
+   * Makes room before a batch (never during one): the arrays double once half
+   * full, and grow further until `room` more connections fit (a batch of n
+   * packets starts at most 2n + 2), so a table admits every connection up to
+   * its max whatever the batch shape.
+   */
+  grow(room = 0): void {
     if (!this.enabled) return;
     const h = this.host;
     const dv = h.engine.dv;
     const ct = this.region();
     const cap = dv.getUint32(ct + L.CT_CAP, true);
-    const used = dv.getUint32(ct + L.CT_USED, true);
     const count = dv.getUint32(ct + L.CT_COUNT, true);
-    if ((used < cap && count * 2 < cap) || cap >= this.maxConns) return;
-    const next = Math.min(cap * 2, this.maxConns);
+    const max = dv.getUint32(ct + L.CT_MAX, true);
+    const want = count + room + 1; // + 1: the connection of a packet in hand, not yet confirmed
+    let next = cap;
+    while (next < max && (next < want || count * 2 >= next)) next = Math.min(next * 2, max);
+    if (next === cap) return;
     const slots = tupleSlots(next);
     const oldConns = dv.getUint32(ct + L.CT_CONNS, true);
     const oldTuples = dv.getUint32(ct + L.CT_TUPLES, true);
