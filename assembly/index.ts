@@ -2,7 +2,7 @@
 // packet descriptors in linear memory (DESIGN.md), for one host, at one time.
 import {
   C_OUT_N, D_BUF, D_OFF, D_LEN, D_LINK, D_KIND, DESC_SIZE, K_RX, C_POOLS, POOL_SIZE, PL_STACK, PL_FREE, PL_CAP, PL_LO, PL_HI,
-  PL_BUF, NB_IP, NB_STATE, NB_MAC, NB_DELETED, NUD_FAILED, H_CT, H_LINKS, LINK_SIZE,
+  PL_BUF, NB_IP, NB_STATE, NB_MAC, NB_DELETED, NUD_FAILED, H_CT, H_LINKS, LINK_SIZE, H_NH, H_NNH, NH_SIZE, N_NEIGH,
 } from './layout';
 import { ctx, enter, enterContext, bufAllocFor, bufFree } from './context';
 import { stMac } from './wire/bytes';
@@ -130,9 +130,15 @@ export function tx_to_rx(vec: usize, n: u32, link: u32): void {
   }
 }
 
-/** Rehashes the host's neighbour table into `table` of mask + 1 slots. */
+/**
+ * Rehashes the host's neighbour table into `table` of mask + 1 slots; the
+ * nexthops forget the entries they remembered, which have moved.
+ */
 export function neigh_grow(h: usize, table: usize, mask: u32): void {
   neighGrow(h, table, mask);
+  const nh = <usize>load<u32>(h + H_NH);
+  const n = load<u32>(h + H_NNH);
+  for (let i: u32 = 0; i < n; i++) store<u32>(nh + <usize>i * NH_SIZE + N_NEIGH, 0);
 }
 
 export { rules_eval } from './tables/rules';

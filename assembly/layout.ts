@@ -97,6 +97,7 @@ export const H_NPORTS: u32 = 68; // u32
 export const H_NEIGH_USED: u32 = 72; // u32 neighbour slots in use
 export const H_IPIP: u32 = 76; // u32 index + 1 of the host's IPIP link (tunl0), 0 = none
 export const H_LOCAL_BLOOM: u32 = 80; // u64 bit (addr * 0x9e3779b1) >>> 26 set for each local address
+export const H_NNH: u32 = 92; // u32 nexthops in the array at H_NH
 export const HF_FORWARDING: u32 = 1; // net.ipv4.ip_forward
 
 // Link

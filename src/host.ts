@@ -14,6 +14,7 @@ import { NeighNoun } from './nouns/neigh.js';
 import { FdbNoun } from './nouns/fdb.js';
 import { compileRoutes, type Route, type RouteType } from './routes.js';
 import { broadcastOf } from './packet/addr.js';
+import { growNeighbours, type GrowthEnv } from './tables/growth.js';
 
 export type LinkType = 'ether' | 'veth' | 'bridge' | 'ipip';
 
@@ -169,7 +170,6 @@ export class Host {
   private lpmRegion?: { ptr: number; size: number };
   private nhRegion?: { ptr: number; size: number };
   private addrRegion?: { ptr: number; size: number };
-  private nexthopBytes?: Uint8Array;
 
   static async create(opts: HostOptions): Promise<Host> {
     return new Host(opts);
@@ -412,7 +412,6 @@ export class Host {
     e.u8.set(blob, lpm);
     const nh = e.alloc(nexthops.length);
     e.u8.set(nexthops, nh);
-    this.nexthopBytes = nexthops;
     const addrBytes = Math.max(1, this.addrs.length) * L.ADDR_SIZE;
     const addrs = e.alloc(addrBytes);
     const dv = e.dv;
@@ -425,6 +424,7 @@ export class Host {
     });
     // Nexthops and addresses first, the table that points into them last.
     dv.setUint32(this.ptr + L.H_NH, nh, true);
+    dv.setUint32(this.ptr + L.H_NNH, nexthops.length / L.NH_SIZE, true);
     dv.setUint32(this.ptr + L.H_ADDRS, addrs, true);
     dv.setUint32(this.ptr + L.H_NADDRS, this.addrs.length, true);
     let bloom = 0n;
@@ -440,21 +440,19 @@ export class Host {
 
   /** Doubles the neighbour table once it is half full (Linux's gc thresholds grow it too). */
   private growNeighbours(): void {
-    const dv = this.engine.dv;
-    const slots = dv.getUint32(this.ptr + L.H_NEIGH_MASK, true) + 1;
-    if (dv.getUint32(this.ptr + L.H_NEIGH_USED, true) * 2 < slots) return;
-    const old = dv.getUint32(this.ptr + L.H_NEIGH, true);
-    const table = this.engine.alloc(slots * 2 * L.NEIGH_SIZE);
-    this.call('neigh_grow', this.ptr, table, slots * 2 - 1);
-    this.engine.arena.release(old, slots * L.NEIGH_SIZE);
-    // Nexthops remember neighbour entries by address: a fresh copy forgets them.
-    if (this.nhRegion && this.nexthopBytes) {
-      const nh = this.engine.alloc(this.nexthopBytes.length);
-      this.engine.u8.set(this.nexthopBytes, nh);
-      dv.setUint32(this.ptr + L.H_NH, nh, true);
-      this.engine.arena.release(this.nhRegion.ptr, this.nhRegion.size);
-      this.nhRegion = { ptr: nh, size: this.nexthopBytes.length };
-    }
+    growNeighbours(this.growth, this.ptr);
+  }
+
+  /** @internal */ get growth(): GrowthEnv {
+    const e = this.engine;
+    return {
+      get dv() {
+        return e.dv;
+      },
+      alloc: (size) => e.alloc(size),
+      release: (ptr, size) => e.arena.release(ptr, size),
+      call: (name, ...args) => (e.dp[name] as Fn)(...args),
+    };
   }
 
   /** Bytes of the routing table the data plane reads (LPM + nexthops). */

@@ -6,6 +6,7 @@ import { formatIPv4, parseIPv4 } from '../packet/addr.js';
 import { parseIptables, formatRuleset, emptyRuleset, type Ruleset } from './iptables.js';
 import { compileRuleset } from './compile.js';
 import { TCP_STATE_NAMES } from './tcp-states.js';
+import { growConntrack, tupleSlots, type GrowthEnv } from '../tables/growth.js';
 
 /** What the nouns need of their host. */
 export interface NetfilterHost {
@@ -14,6 +15,17 @@ export interface NetfilterHost {
   readonly engine: { dv: DataView; u8: Uint8Array; alloc(size: number): number; arena: { release(ptr: number, size: number): void } };
   linkNames(): string[];
   call(name: string, ...args: number[]): number;
+}
+
+function growthEnv(h: NetfilterHost): GrowthEnv {
+  return {
+    get dv() {
+      return h.engine.dv;
+    },
+    alloc: (size) => h.engine.alloc(size),
+    release: (ptr, size) => h.engine.arena.release(ptr, size),
+    call: (name, ...args) => h.call(name, ...args),
+  };
 }
 
 const PROTO_NAMES: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp' };
@@ -100,33 +112,9 @@ export class ConntrackNoun {
     return this.enabled ? this.host.engine.dv.getUint32(this.region() + L.CT_COUNT, true) : 0;
   }
 
-  /**
-   * Makes room before a batch (never during one): the arrays double once half
-   * full, and grow further until `room` more connections fit (a batch of n
-   * packets starts at most 2n + 2), so a table admits every connection up to
-   * its max whatever the batch shape.
-   */
+  /** Makes room before a batch (never during one): see growConntrack. */
   grow(room = 0): void {
-    if (!this.enabled) return;
-    const h = this.host;
-    const dv = h.engine.dv;
-    const ct = this.region();
-    const cap = dv.getUint32(ct + L.CT_CAP, true);
-    const count = dv.getUint32(ct + L.CT_COUNT, true);
-    const max = dv.getUint32(ct + L.CT_MAX, true);
-    const want = count + room + 1; // + 1: the connection of a packet in hand, not yet confirmed
-    let next = cap;
-    while (next < max && (next < want || count * 2 >= next)) next = Math.min(next * 2, max);
-    if (next === cap) return;
-    const slots = tupleSlots(next);
-    const oldConns = dv.getUint32(ct + L.CT_CONNS, true);
-    const oldTuples = dv.getUint32(ct + L.CT_TUPLES, true);
-    const oldSlots = dv.getUint32(ct + L.CT_MASK, true) + 1;
-    const conns = h.engine.alloc(next * L.CONN_SIZE);
-    const tuples = h.engine.alloc(slots * L.TUPLE_SIZE);
-    h.call('ct_grow', h.ptr, conns, next, tuples, slots - 1);
-    h.engine.arena.release(oldConns, cap * L.CONN_SIZE);
-    h.engine.arena.release(oldTuples, oldSlots * L.TUPLE_SIZE);
+    growConntrack(growthEnv(this.host), this.host.ptr, room);
   }
 
   /** Like `conntrack -L`, as data. */
@@ -231,10 +219,6 @@ export class ConntrackNoun {
   }
 }
 
-function tupleSlots(conns: number): number {
-  // Two tuples a connection, kept under half full.
-  return 1 << Math.ceil(Math.log2(conns * 4));
-}
 
 export class RulesNoun {
   private ruleset: Ruleset = emptyRuleset();
