@@ -1,18 +1,24 @@
 // The state of one call into the data plane: which worker context, which
 // host, what time. Globals are per wasm instance, so each worker has its own.
 import {
-  C_POOLS, POOL_SIZE, PL_STACK, PL_FREE, PL_LO, PL_HI, PL_BUF, BUF_CLASSES, C_OUT, C_OUT_N, C_OUT_CAP, C_FLAGS, CTX_RECORD_DROPS,
+  C_POOLS, POOL_SIZE, PL_STACK, PL_FREE, PL_CAP, PL_MAX, PL_LO, PL_HI, PL_BUF, BUF_CLASSES, BUF_SIZE, C_OUT, C_OUT_N, C_OUT_CAP, C_FLAGS, CTX_RECORD_DROPS,
   DESC_SIZE, D_BUF, D_OFF, D_LEN, D_LINK, D_KIND, D_REASON, D_HOST, D_TAG, D_AUX,
   H_COUNTERS, H_LINKS, LINK_SIZE, CNT_DROP_BASE, CNT_STAGE_BASE, CNT_DROPPED, CNT_SENT,
   CNT_GENERATED, CNT_LOCAL, O_TX, O_LOCAL, O_DROP, DROP_FULL_RING, DROP_NOMEM,
-  L_TX_PACKETS, L_TX_BYTES, HEADROOM,
+  L_TX_PACKETS, L_TX_BYTES, HEADROOM, CTX_NETWORK, CTX_RECORD_LOCAL, L_FLAGS, LF_CAPTURE, L_PEER, L_LATENCY,
+  WK_LOCAL, WK_DROPPED, WK_LOST, O_CAPTURE_OUT, C_ID, K_RX, Q_POOL, Q_KIND, H_OWNER,
 } from './layout';
+import { portPush } from './net/port';
 import { nfAbort } from './stages/netfilter';
 import { copyBytes } from './wire/words';
 
 export let ctx: usize = 0;
 export let host: usize = 0;
 export let now: u32 = 0;
+// A network step (assembly/net/wave.ts): its worker record and exact time.
+export let wk: usize = 0;
+export let netNow: f64 = 0;
+let netMode = false;
 let counters: usize = 0;
 let links: usize = 0;
 
@@ -21,8 +27,21 @@ export function enterContext(c: usize): void {
   ctx = c;
 }
 
+/** A network step of worker record w at time t (ms, exact). */
+export function enterNetwork(w: usize, t: f64): void {
+  wk = w;
+  netNow = t;
+}
+
+@inline export function wkAdd(field: u32, v: u64): void {
+  store<u64>(wk + field, load<u64>(wk + field) + v);
+}
+
 export function enter(c: usize, h: usize, t: u32): void {
+  // During a network run only the host's own worker may run it (checked by the debug build).
+  assert(load<u32>(h + H_OWNER) == 0 || load<u32>(h + H_OWNER) == load<u32>(c + C_ID) + 1);
   ctx = c;
+  netMode = (load<u32>(c + C_FLAGS) & CTX_NETWORK) != 0;
   host = h;
   now = t;
   counters = load<u32>(h + H_COUNTERS);
@@ -54,15 +73,38 @@ export function enter(c: usize, h: usize, t: u32): void {
 }
 
 @inline function popFrom(p: usize): usize {
-  const free = load<u32>(p + PL_FREE);
-  if (free == 0) return 0;
+  let free = load<u32>(p + PL_FREE);
+  if (free == 0) {
+    free = growPool(p);
+    if (free == 0) return 0;
+  }
   store<u32>(p + PL_FREE, free - 1);
   return load<u32>(load<u32>(p + PL_STACK) + ((free - 1) << 2));
 }
 
-/** A free small buffer, or 0 when the pool is empty. */
+/**
+ * An empty pool doubles, up to its maximum: its region was laid out for the
+ * maximum, so this only puts more of it on the stack (pages untouched until
+ * used cost nothing). Returns the buffers now free.
+ */
+function growPool(p: usize): u32 {
+  const cap = load<u32>(p + PL_CAP);
+  const max = load<u32>(p + PL_MAX);
+  if (cap >= max) return 0;
+  const add = cap < max - cap ? cap : max - cap;
+  const stack = <usize>load<u32>(p + PL_STACK);
+  const size = <usize>load<u32>(p + PL_BUF);
+  const first = <usize>load<u32>(p + PL_LO) + <usize>cap * size;
+  for (let i: u32 = 0; i < add; i++) store<u32>(stack + (<usize>i << 2), <u32>(first + <usize>i * size));
+  store<u32>(p + PL_CAP, cap + add);
+  store<u32>(p + PL_HI, <u32>(first + <usize>add * size));
+  store<u32>(p + PL_FREE, add);
+  return add;
+}
+
+/** A free small buffer (BUF_SIZE: room for any frame of a 1500-byte MTU), or 0 when there is none. */
 export function bufAlloc(): usize {
-  return popFrom(pool(0));
+  return bufAllocFor(BUF_SIZE);
 }
 
 /**
@@ -148,6 +190,7 @@ function writeOut(o: usize, kind: u32, buf: usize, off: u32, len: u32, linkIdx: 
 export function dropRecord(reason: u32, tag: u32): void {
   count(CNT_DROPPED);
   count(CNT_DROP_BASE + reason);
+  if (netMode) wkAdd(WK_DROPPED, 1);
   if ((load<u32>(ctx + C_FLAGS) & CTX_RECORD_DROPS) != 0) {
     const o = outSlot();
     if (o != 0) {
@@ -166,6 +209,10 @@ export function drop(buf: usize, reason: u32, tag: u32): void {
 
 /** The frame leaves the host on link `l` (a device that is not a bridge). */
 export function transmit(l: u32, buf: usize, off: u32, len: u32, tag: u32): void {
+  if (netMode) {
+    wireOut(l, buf, off, len, tag);
+    return;
+  }
   const o = outSlot();
   if (o == 0) {
     drop(buf, DROP_FULL_RING, tag);
@@ -180,6 +227,14 @@ export function transmit(l: u32, buf: usize, off: u32, len: u32, tag: u32): void
 
 /** The packet is delivered to a local socket: handed to the caller. */
 export function deliver(buf: usize, off: u32, len: u32, ipOff: u32, tag: u32): void {
+  if (netMode) {
+    wkAdd(WK_LOCAL, 1);
+    if ((load<u32>(ctx + C_FLAGS) & CTX_RECORD_LOCAL) == 0) {
+      bufFree(buf);
+      count(CNT_LOCAL);
+      return;
+    }
+  }
   const o = outSlot();
   if (o == 0) {
     drop(buf, DROP_FULL_RING, tag);
@@ -194,6 +249,41 @@ export function deliver(buf: usize, off: u32, len: u32, ipOff: u32, tag: u32): v
 export function consume(buf: usize): void {
   bufFree(buf);
   count(CNT_LOCAL);
+}
+
+/**
+ * In a network step, a frame sent on link l goes to the port its wire ends
+ * at, to arrive after the wire's delay; with no wire it is lost. A captured
+ * link hands the caller a copy.
+ */
+function wireOut(l: u32, buf: usize, off: u32, len: u32, tag: u32): void {
+  count(CNT_SENT);
+  const lp = link(l);
+  add64(lp + L_TX_PACKETS, 1);
+  add64(lp + L_TX_BYTES, len);
+  if ((<u32>load<u8>(lp + L_FLAGS) & LF_CAPTURE) != 0) capture(O_CAPTURE_OUT, l, buf, off, len, tag);
+  const port = <usize>load<u32>(lp + L_PEER);
+  if (port == 0) {
+    wkAdd(WK_LOST, 1);
+    bufFree(buf);
+    return;
+  }
+  store<u8>(buf + Q_POOL, <u8>load<u32>(ctx + C_ID));
+  store<u8>(buf + Q_KIND, <u8>K_RX);
+  portPush(port, buf, off, len, tag, netNow + load<f64>(lp + L_LATENCY));
+}
+
+/** Hands the caller a copy of a frame seen on captured link l (kind O_CAPTURE_IN or _OUT). */
+export function capture(kind: u32, l: u32, buf: usize, off: u32, len: u32, tag: u32): void {
+  const copy = bufAllocFor(off + len);
+  if (copy == 0) return;
+  const o = outSlot();
+  if (o == 0) {
+    bufFree(copy);
+    return;
+  }
+  copyBytes(copy + off, buf + off, len);
+  writeOut(o, kind, copy, off, len, l, tag);
 }
 
 export { HEADROOM, D_BUF, D_OFF, D_LEN, D_LINK, D_KIND, D_TAG };

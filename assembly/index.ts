@@ -1,7 +1,7 @@
 // The data plane's entry points. One call processes a batch: a vector of
 // packet descriptors in linear memory (DESIGN.md), for one host, at one time.
 import {
-  C_OUT_N, D_BUF, D_OFF, D_LEN, D_LINK, D_KIND, DESC_SIZE, K_RX, C_POOLS, POOL_SIZE, PL_STACK, PL_FREE, PL_CAP, PL_LO, PL_HI,
+  C_OUT_N, D_BUF, D_OFF, D_LEN, D_LINK, D_KIND, DESC_SIZE, K_RX, C_POOLS, POOL_SIZE, PL_STACK, PL_FREE, PL_CAP, PL_MAX, PL_LO, PL_HI,
   PL_BUF, NB_IP, NB_STATE, NB_MAC, NB_DELETED, NUD_FAILED, H_CT, H_LINKS, LINK_SIZE, H_NH, H_NNH, NH_SIZE, N_NEIGH,
 } from './layout';
 import { ctx, enter, enterContext, bufAllocFor, bufFree } from './context';
@@ -15,6 +15,7 @@ import { lpm_lookup_batch } from './tables/lpm';
 import { hostTimers, runBatch } from './batch';
 
 export { lpm_lookup_batch };
+export { net_wave, net_begin, net_settle, net_inject, net_in_flight } from './net/wave';
 
 /**
  * Processes n descriptors at vec for host h at time now (ms). Outputs go to
@@ -38,8 +39,11 @@ export function tick(c: usize, h: usize, now: u32): u32 {
 
 // ---- buffer pool
 
-/** Lays out pool class cls of context c: n buffers of size bytes from base, all free. */
-export function pool_init(c: usize, cls: u32, stack: usize, base: usize, n: u32, size: u32): void {
+/**
+ * Lays out pool class cls of context c: n buffers of size bytes from base,
+ * all free; the region and the stack hold max, to which the pool may grow.
+ */
+export function pool_init(c: usize, cls: u32, stack: usize, base: usize, n: u32, size: u32, max: u32): void {
   for (let i: u32 = 0; i < n; i++) store<u32>(stack + (<usize>i << 2), <u32>(base + <usize>i * size));
   const p = c + C_POOLS + <usize>cls * POOL_SIZE;
   store<u32>(p + PL_STACK, <u32>stack);
@@ -48,6 +52,7 @@ export function pool_init(c: usize, cls: u32, stack: usize, base: usize, n: u32,
   store<u32>(p + PL_LO, <u32>base);
   store<u32>(p + PL_HI, <u32>(base + <usize>n * size));
   store<u32>(p + PL_BUF, size);
+  store<u32>(p + PL_MAX, max);
 }
 
 /** A free buffer of context c holding bytes from its start, or 0. */

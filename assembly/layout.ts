@@ -4,13 +4,15 @@
 // so both sides read one definition.
 
 // Packet buffers come in size classes, each buffer with headroom so that
-// encapsulation prepends in place: small ones for frames up to a 1500-byte
-// MTU, jumbo ones for 9000-byte MTUs, huge ones for 64 KiB (reassembled
-// datagrams, MTUs up to MAX_MTU).
+// encapsulation prepends in place: tiny ones for frames up to 128 bytes (ARP,
+// TCP ACKs, 64-byte frames: a flood of them touches few pages), small ones
+// for a 1500-byte MTU, jumbo ones for 9000-byte MTUs, huge ones for 64 KiB
+// (reassembled datagrams, MTUs up to MAX_MTU).
+export const BUF_SIZE_TINY: u32 = 256;
 export const BUF_SIZE: u32 = 2048; // the small class
 export const BUF_SIZE_JUMBO: u32 = 16384;
 export const BUF_SIZE_HUGE: u32 = 65536;
-export const BUF_CLASSES: u32 = 3;
+export const BUF_CLASSES: u32 = 4;
 export const HEADROOM: u32 = 128;
 export const MAX_FRAME: u32 = 1920; // BUF_SIZE - HEADROOM: the largest frame in a small buffer
 export const MAX_FRAME_HUGE: u32 = 65408; // BUF_SIZE_HUGE - HEADROOM: the largest frame the engine holds
@@ -54,6 +56,10 @@ export const C_OUT: u32 = 12; // u32 address of the output descriptor vector
 export const C_OUT_N: u32 = 16; // u32 outputs written by the last call
 export const C_OUT_CAP: u32 = 20; // u32 capacity of the output vector
 export const C_FLAGS: u32 = 24; // u32 CTX_*
+export const C_ID: u32 = 28; // u32 the context's number in its network (whose pool a queued buffer is from)
+export const C_IN: u32 = 32; // u32 address of the input vector (a network step fills it)
+export const C_WK: u32 = 40; // u32 the worker record of a network step (0: not in a network)
+export const C_IN_CAP: u32 = 44; // u32 descriptors the input vector holds
 export const C_SCRATCH: u32 = 36; // u32 address of SCRATCH_SIZE bytes of per-call scratch
 export const SCRATCH_SIZE: u32 = 8192;
 // The batch's lookup pass: up to two destinations a packet (an IPIP packet's inner one too).
@@ -72,7 +78,10 @@ export const PL_CAP: u32 = 8; // u32 buffers in the pool
 export const PL_LO: u32 = 12; // u32 first buffer
 export const PL_HI: u32 = 16; // u32 end of the pool's buffers
 export const PL_BUF: u32 = 20; // u32 bytes a buffer of this class has
+export const PL_MAX: u32 = 24; // u32 buffers the pool may grow to (its region and stack hold that many)
 export const CTX_RECORD_DROPS: u32 = 1;
+export const CTX_RECORD_LOCAL: u32 = 2; // network steps: hand deliveries to the caller (else counted and freed)
+export const CTX_NETWORK: u32 = 4; // a network step: wired links send into their peers' ports
 
 // Host: one network namespace.
 export const HOST_SIZE: u32 = 128;
@@ -122,6 +131,10 @@ export const L_RX_BYTES: u32 = 72; // u64
 export const L_TX_PACKETS: u32 = 80; // u64
 export const L_TX_BYTES: u32 = 88; // u64
 export const L_RX_DROPPED: u32 = 96; // u64
+// Wiring, set by a Network: where the link's frames go, and its own receive port.
+export const L_PEER: u32 = 52; // u32 address of the port the frames this link sends arrive at, 0 = no wire
+export const L_RXPORT: u32 = 104; // u32 address of the port frames for this link arrive at, 0 = none
+export const L_LATENCY: u32 = 112; // f64 one-way delay of the wire, ms
 export const LT_ETHER: u32 = 1;
 export const LT_VETH: u32 = 2;
 export const LT_BRIDGE: u32 = 3;
@@ -131,6 +144,7 @@ export const LF_PROXY_ARP: u32 = 2;
 export const LF_HAIRPIN: u32 = 4;
 export const LF_LEARNING: u32 = 8;
 export const LF_FLOOD: u32 = 16;
+export const LF_CAPTURE: u32 = 32; // a Network records the frames it sends and receives
 export const TF_PMTUDISC: u32 = 1; // outer DF always set (Linux's default); off = nopmtudisc
 export const TF_PEERS: u32 = 2; // decapsulate only from the allowlist (Felix's rule)
 
@@ -184,6 +198,11 @@ export const Q_OFF: u32 = 0; // u16
 export const Q_LEN: u32 = 2; // u16
 export const Q_TAG: u32 = 4; // u32
 export const Q_NEXT: u32 = 8; // u32 next waiting buffer, 0 at the end
+// ... and, on a network's queues (assembly/net/), where it goes and when.
+export const Q_POOL: u32 = 12; // u8 the context whose pool the buffer is from
+export const Q_KIND: u32 = 13; // u8 K_RX or K_ORIGINATE
+export const Q_LINK: u32 = 14; // u16 the receiving link (a host's external input)
+export const Q_DUE: u32 = 16; // f64 ms at which it arrives
 
 // Bridge forwarding database entry: MAC (6 bytes) and port (u16) read as one u64.
 export const FDB_SIZE: u32 = 16;
@@ -344,3 +363,112 @@ export const CT_UDP_STREAM_MS: u32 = 120000;
 export const CT_ICMP_MS: u32 = 30000;
 export const CT_GENERIC_MS: u32 = 600000;
 export const CT_UDP_STREAM_AFTER_MS: u32 = 2000;
+
+// ---- Networks (src/network.ts, assembly/net/): hosts and segments wired by
+// queues in the shared memory, stepped in waves on a virtual clock.
+
+// A list of buffers linked through Q_NEXT.
+export const LIST_SIZE: u32 = 12;
+export const LS_HEAD: u32 = 0;
+export const LS_TAIL: u32 = 4;
+export const LS_N: u32 = 8;
+
+// A port: where frames for one receiver arrive (a host's link, a segment's member).
+// Its one producer appends to the list of the wave's parity; at the next wave
+// the consumer moves that list to the end of its own, private, pending list.
+export const PORT_SIZE: u32 = 64;
+export const PT_OUT: u32 = 0; // 2 lists, by wave parity
+export const PT_PEND: u32 = 24; // the list that arrived, in order of arrival (due times ascending)
+export const PT_NODE: u32 = 36; // u32 the receiving node's rank
+export const PT_LINK: u32 = 40; // u32 the receiving link's index, or the member's index on a segment
+export const PT_ACT: u32 = 44; // 2 x u32 next port on the producer's activation list, by parity
+export const PT_ACTIVE: u32 = 52; // 2 x u8 on that list, by parity
+
+// A node of the network: a host or a segment, by rank.
+export const NODE_SIZE: u32 = 16;
+export const ND_KIND: u32 = 0; // u32 NK_*
+export const ND_PTR: u32 = 4; // u32 the host struct or the segment struct
+export const ND_OWNER: u32 = 8; // u32 the worker that runs it
+export const ND_POS: u32 = 12; // u32 its position in that worker's node list
+export const NK_HOST: u32 = 1;
+export const NK_SEGMENT: u32 = 2;
+
+// A segment: a learning switch (or a hub) between member links. Its first
+// LINK_SIZE bytes hold its FDB as a bridge's link struct does (L_FDB...).
+export const SEG_SIZE: u32 = 192;
+export const SG_N: u32 = 128; // u32 members
+export const SG_FLAGS: u32 = 132; // u32 SGF_*
+export const SG_PORTS: u32 = 136; // u32 address of the members' ingress ports (PORT_SIZE each)
+export const SG_TARGETS: u32 = 140; // u32 address of u32 member receive ports (the links' L_RXPORT)
+export const SG_LATENCY: u32 = 144; // f64 one-way delay, ms
+export const SGF_LEARNING: u32 = 1;
+
+// A host's external input: frames injected and packets sent by the caller.
+export const H_EXT: u32 = 96; // LIST_SIZE bytes
+export const H_OWNER: u32 = 108; // u32 worker + 1 that runs the host during a network run, 0 = none
+export const H_RANK: u32 = 112; // u32 the host's node rank in its network
+
+// A worker of a network run: its nodes, and what its waves report.
+export const WK_SIZE: u32 = 256;
+export const WK_ID: u32 = 0; // u32
+export const WK_NODES: u32 = 4; // u32 address of its node ranks, ascending
+export const WK_NNODES: u32 = 8; // u32
+export const WK_BITS: u32 = 12; // u32 address of a bitmap over its node positions: nodes with input
+export const WK_CURSOR: u32 = 16; // u32 where a wave resumes: node position + 1, 0 = at the start
+export const WK_GROW: u32 = 20; // u32 the host a yield asks to grow
+export const WK_ROOM: u32 = 24; // u32 the packets it must make room for
+export const WK_STEPS: u32 = 32; // u64 frames taken in by hosts
+export const WK_SENT: u32 = 40; // u64 packets sent by hosts' stacks
+export const WK_LOCAL: u32 = 48; // u64 delivered to sockets
+export const WK_DROPPED: u32 = 56; // u64 dropped
+export const WK_LOST: u32 = 64; // u64 sent on links with no wire
+export const WK_FILTERED: u32 = 72; // u64 kept back by learning segments
+export const WK_NOW_WORK: u32 = 80; // u32 something was sent that arrives now: another wave at this time
+export const WK_NEXT_DUE: u32 = 88; // f64 the earliest later arrival it knows of (sent, or pending)
+export const WK_NET: u32 = 96; // u32 the network record
+export const WK_WAVE: u32 = 100; // u32 the wave in progress
+export const WK_NOW: u32 = 104; // f64 its time
+export const WK_TICK: u32 = 112; // u32 1: every host runs its timers in this wave
+export const WK_CTX: u32 = 116; // u32 the worker's context
+// What a worker reports at the end of a wave, by the wave's parity (read by every worker after the barrier).
+export const WK_REPORT: u32 = 128; // 2 x REPORT_SIZE
+export const REPORT_SIZE: u32 = 24;
+export const RP_NOW_WORK: u32 = 0; // u32
+export const RP_NEXT_DUE: u32 = 8; // f64
+export const RP_STEPS: u32 = 16; // f64 frames taken in by its hosts so far this run
+export const WK_LOG: u32 = 180; // u32 first chunk of the worker's record log (src/net/records.ts)
+export const WK_LOG_TAIL: u32 = 184; // u32 the chunk being written
+
+// The network record.
+export const NET_SIZE: u32 = 320;
+export const NT_WORKERS: u32 = 0; // u32 workers
+export const NT_NODES: u32 = 4; // u32 address of the node table
+export const NT_NNODES: u32 = 8; // u32
+export const NT_ACT: u32 = 12; // u32 address of activation list heads: [producer][consumer][parity] u32
+export const NT_RET: u32 = 16; // u32 address of return lists: [from][to][parity] LIST_SIZE
+export const NT_WK: u32 = 20; // u32 address of the worker records (WK_SIZE each)
+// A run, as the calling thread sets it for every worker.
+export const NT_RUN_NOW: u32 = 24; // f64 the clock at the start
+export const NT_RUN_UNTIL: u32 = 32; // f64 run until (NaN: until nothing is due now or later)
+export const NT_RUN_MAX: u32 = 40; // f64 the most frames taken in before the run stops
+export const NT_RUN_WAVE: u32 = 48; // u32 the first wave's number
+export const NT_RUN_END: u32 = 52; // u32 1: the run stopped at its frame limit
+export const NT_RUN_LAST: u32 = 56; // f64 the clock at the end
+// Synchronisation words (src/parallel/), each on a cache line of its own.
+export const NT_BAR_COUNT: u32 = 64; // i32 workers arrived at the barrier
+export const NT_BAR_GEN: u32 = 128; // i32 the barrier's generation
+export const NT_RUN_GEN: u32 = 192; // i32 bumped to start a run (or to stop the workers)
+export const NT_CMD: u32 = 196; // i32 CMD_*
+export const NT_DONE: u32 = 256; // i32 workers finished with the run
+export const NT_READY: u32 = 260; // i32 workers started and waiting
+export const NT_FAILED: u32 = 264; // i32 a worker failed: everyone stops
+export const CMD_RUN: u32 = 1;
+export const CMD_STOP: u32 = 2;
+
+// What a wave step asks of its caller before it can go on.
+export const WAVE_DONE: u32 = 0;
+export const WAVE_OUTPUTS: u32 = 1; // the output vector is filling: take the outputs
+export const WAVE_GROW: u32 = 2; // host WK_GROW needs room for WK_ROOM packets in its tables
+// Output kinds of a network step beside O_TX/O_LOCAL/O_DROP.
+export const O_CAPTURE_IN: u32 = 4; // a copy of a frame arriving on a captured link
+export const O_CAPTURE_OUT: u32 = 5; // a copy of a frame sent on a captured link

@@ -8,5 +8,6 @@ export type { EngineOptions } from './engine/engine.js';
 export { Context } from './engine/context.js';
 export * as packet from './packet/index.js';
 export { Network, Capture } from './network.js';
+export type { NetworkOptions, WireOptions, SegmentOptions, RunOptions, RunSummary, Delivery, DropRecord, CapturedFrame } from './network.js';
 export { buildCalico, calicoNetwork } from './scenarios/calico.js';
-export type { CalicoOptions, CalicoCluster, CalicoNode, CalicoPod, IpipMode } from './scenarios/calico.js';
+export type { CalicoOptions, CalicoCluster, CalicoNode, CalicoPod, IpipMode, CalicoNetworkOptions } from './scenarios/calico.js';

@@ -1,21 +1,40 @@
-// Network: hosts and the wires between their links. Frames move on a virtual
-// clock in a fixed order, batch by batch, so a whole cluster runs the same way
-// every time and any link can be captured to pcap.
+// Network: hosts and the wires between their links. A wire (a veth pair) and
+// an L2 segment live in the shared memory: a frame a host sends on a wired
+// link is put in its peer's port by the data plane, and the receiver takes it
+// in at the next wave. Waves move on a virtual clock in one canonical order,
+// on one thread or several, so a run is the same every time, at any worker
+// count, and any link can be captured to pcap.
 import { writeFileSync } from 'node:fs';
-import { Host, type HostOptions, type Output } from './host.js';
+import { Host, type HostOptions } from './host.js';
 import { Engine } from './engine/engine.js';
-import { mainContext } from './engine/context.js';
+import { Context } from './engine/context.js';
+import * as L from './engine/layout.gen.js';
 import { PcapWriter } from './packet/pcap.js';
+import { partition } from './parallel/partition.js';
+import { Barrier } from './parallel/barrier.js';
+import { WorkerPool } from './parallel/pool.js';
+import { runWaves } from './net/waves.js';
+import { threadMemory } from './net/thread-memory.js';
+import { logTake, mergeLogs, REC_LOCAL, REC_DROP, REC_CAPTURE_IN, REC_CAPTURE_OUT } from './net/records.js';
 
-/** The most frames handed to a host in one call: the engine's batch. */
-const BATCH = 256;
-/** Host timers (ARP retransmission) advance in these steps when nothing is in flight. */
-const TICK_MS = 1000;
 const DEFAULT_MAX_STEPS = 1_000_000;
+/** A worker's context: a batch of 256 and room for the outputs of a few batches. */
+const BATCH = 256;
+const OUTPUTS = 16384;
 
 export interface NetworkOptions {
   /** The engine every host of the network lives in (default: a new one). */
   engine?: Engine;
+  /** Worker threads that run the hosts (default 1: the calling thread alone). */
+  workers?: number;
+  /** Which worker runs which host or segment (by name); default: a partition of the topology. */
+  assign?: (node: string) => number;
+  /** Keep what hosts deliver to sockets for delivered() (default true); off, deliveries are only counted. */
+  recordDeliveries?: boolean;
+  /** Keep each drop for drops() (default true); off, drops are only counted. */
+  recordDrops?: boolean;
+  /** Packet buffers of each worker (small ones; default 16384). */
+  buffers?: number;
 }
 
 export interface WireOptions {
@@ -97,44 +116,85 @@ export class Capture {
 interface End {
   host: Host;
   link: string;
+  index: number;
   /** 'host:link' */
   key: string;
 }
 
-interface Wire {
-  name: string;
-  ends: End[];
-  latencyMs: number;
-  /** Present on a learning segment: MAC (48 bits as a number) -> the member it was last seen from. */
-  fdb?: Map<number, End>;
-}
-
-type Event =
-  | { kind: 'rx'; end: End; frame: Uint8Array }
-  | { kind: 'send'; host: Host; packet: Uint8Array };
+type Node = { kind: 'host'; name: string; host: Host } | { kind: 'segment'; name: string; ptr: number; members: End[] };
 
 export class Network {
   readonly engine: Engine;
+  /** Worker threads the runs use (the calling thread counts as one). */
+  readonly workers: number;
   private clock = 0;
+  private wave = 1;
+  private readonly nodes: Node[] = [];
   private readonly byName = new Map<string, Host>();
-  private readonly attached = new Map<string, { wire: Wire; end: End }>();
+  private readonly attached = new Map<string, string>();
+  private readonly wires: [number, number][] = [];
   private readonly captures = new Map<string, Capture[]>();
   private readonly deliveries = new Map<string, Delivery[]>();
   private readonly dropLog: DropRecord[] = [];
-  // The queue: events bucketed by due time, buckets FIFO, times sorted.
-  private readonly due = new Map<number, Event[]>();
-  private readonly times: number[] = [];
-  private summary = emptySummary(0);
+  private readonly contexts: Context[];
+  private readonly net: number;
+  private readonly opts: NetworkOptions;
+  private pool?: WorkerPool;
+  private laidOut = -1;
+  private earlyDrops = 0;
 
   constructor(opts: NetworkOptions = {}) {
+    const workers = opts.workers ?? 1;
+    if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new Error(`network: workers must be 1..64, got ${workers}`);
     // A network of its own by default, so two networks never share state.
     this.engine = opts.engine ?? new Engine();
+    this.workers = workers;
+    this.opts = opts;
+    const e = this.engine;
+    this.net = e.alloc(L.NET_SIZE);
+    const wks = e.alloc(workers * L.WK_SIZE);
+    const dv = e.dv;
+    dv.setUint32(this.net + L.NT_WORKERS, workers, true);
+    dv.setUint32(this.net + L.NT_WK, wks, true);
+    dv.setUint32(this.net + L.NT_ACT, e.alloc(workers * workers * 2 * 4), true);
+    dv.setUint32(this.net + L.NT_RET, e.alloc(workers * workers * 2 * L.LIST_SIZE), true);
+    let flags = L.CTX_NETWORK;
+    if (opts.recordDeliveries ?? true) flags |= L.CTX_RECORD_LOCAL;
+    if (opts.recordDrops ?? true) flags |= L.CTX_RECORD_DROPS;
+    this.contexts = [];
+    for (let k = 0; k < workers; k++) {
+      // Frames on their way hold buffers: a worker's pools grow to 8 times their first size.
+      const ctx = new Context(e, { buffers: opts.buffers, batch: BATCH, outputs: OUTPUTS, growth: 8 });
+      ctx.network(k, flags);
+      this.contexts.push(ctx);
+      const wk = wks + k * L.WK_SIZE;
+      e.dv.setUint32(wk + L.WK_ID, k, true);
+      e.dv.setUint32(wk + L.WK_NET, this.net, true);
+      e.dv.setUint32(wk + L.WK_CTX, ctx.ptr, true);
+    }
+    if (workers > 1) this.pool = new WorkerPool(e, this.net, workers);
   }
 
   /** Virtual time, ms. It moves only in run() and advance(). */
   get now(): number {
     return this.clock;
   }
+
+  /** Resolves once the worker threads are up; run() needs them. */
+  async ready(): Promise<this> {
+    await this.pool?.ready();
+    return this;
+  }
+
+  /** Stops the worker threads; the network does not run again. */
+  async close(): Promise<void> {
+    const pool = this.pool;
+    this.pool = undefined;
+    this.closed = true;
+    await pool?.close();
+  }
+
+  private closed = false;
 
   // ---- topology
 
@@ -144,9 +204,13 @@ export class Network {
       throw new Error(`network: host ${host.name} lives in another engine (create it with { engine: net.engine })`);
     }
     if (host.name.includes(':')) throw new Error(`network: host name "${host.name}" contains ':' (links are named host:link)`);
-    if (this.byName.has(host.name)) throw new Error(`network: a host named ${host.name} exists`);
+    if (this.byName.has(host.name) || this.nodes.some((n) => n.name === host.name)) throw new Error(`network: a host named ${host.name} exists`);
+    if (membership.has(host)) throw new Error(`network: host ${host.name} is in a network already`);
+    membership.add(host);
     this.byName.set(host.name, host);
     this.deliveries.set(host.name, []);
+    this.nodes.push({ kind: 'host', name: host.name, host });
+    host.engine.dv.setUint32(host.ptr + L.H_RANK, this.nodes.length - 1, true);
     return host;
   }
 
@@ -167,16 +231,51 @@ export class Network {
 
   /** A point-to-point wire (a veth pair, a cable). */
   connect(a: string, b: string, opts: WireOptions = {}): void {
-    this.wire(`${a}<->${b}`, [a, b], opts.latencyMs, false);
+    const name = `${a}<->${b}`;
+    const [x, y] = this.ends(name, [a, b], opts.latencyMs);
+    const lat = opts.latencyMs ?? 0;
+    this.wireTo(x, this.rxPort(y), lat);
+    this.wireTo(y, this.rxPort(x), lat);
+    for (const e of [x, y]) this.attached.set(e.key, name);
+    this.wires.push([this.rankOf(x.host), this.rankOf(y.host)]);
   }
 
   /** An L2 segment: a frame one member sends reaches the others (all of them when flooded). */
   segment(name: string, members: string[], opts: SegmentOptions = {}): void {
-    if (members.length < 2) throw new Error(`segment ${name}: needs at least two members`);
-    this.wire(name, members, opts.latencyMs, opts.learning ?? true);
+    if (!Array.isArray(members) || members.length < 2) throw new Error(`segment ${name}: needs at least two members`);
+    if (this.nodes.some((n) => n.name === name)) throw new Error(`network: ${name}: a host or segment of that name exists`);
+    const ends = this.ends(name, members, opts.latencyMs);
+    const e = this.engine;
+    const rank = this.nodes.length;
+    const n = ends.length;
+    const seg = e.alloc(L.SEG_SIZE);
+    const fdbMax = Math.max(1024, 4 * n);
+    const slots = 1 << Math.ceil(Math.log2(fdbMax * 2));
+    const ports = e.alloc(n * L.PORT_SIZE);
+    const targets = e.alloc(n * 4);
+    const fdb = e.alloc(slots * L.FDB_SIZE);
+    const dv = e.dv;
+    dv.setUint32(seg + L.L_FDB, fdb, true);
+    dv.setUint32(seg + L.L_FDB_MASK, slots - 1, true);
+    dv.setUint32(seg + L.L_FDB_MAX, fdbMax, true);
+    dv.setUint32(seg + L.L_AGEING, 0xffffffff, true); // a segment's MACs do not age
+    dv.setUint32(seg + L.SG_N, n, true);
+    dv.setUint32(seg + L.SG_FLAGS, opts.learning ?? true ? L.SGF_LEARNING : 0, true);
+    dv.setUint32(seg + L.SG_PORTS, ports, true);
+    dv.setUint32(seg + L.SG_TARGETS, targets, true);
+    dv.setFloat64(seg + L.SG_LATENCY, opts.latencyMs ?? 0, true);
+    ends.forEach((end, i) => {
+      const port = ports + i * L.PORT_SIZE;
+      dv.setUint32(port + L.PT_NODE, rank, true);
+      dv.setUint32(port + L.PT_LINK, i, true);
+      this.engine.dv.setUint32(targets + i * 4, this.rxPort(end), true);
+      this.wireTo(end, port, 0);
+      this.attached.set(end.key, name);
+    });
+    this.nodes.push({ kind: 'segment', name, ptr: seg, members: ends });
   }
 
-  private wire(name: string, specs: string[], latencyMs = 0, learning: boolean): void {
+  private ends(name: string, specs: string[], latencyMs = 0): End[] {
     const what = `network: ${name}`;
     if (!(latencyMs >= 0 && Number.isFinite(latencyMs))) throw new Error(`${what}: invalid latency ${latencyMs}`);
     const ends = specs.map((s) => this.end(s, what));
@@ -185,10 +284,11 @@ export class Network {
       if (seen.has(e.key)) throw new Error(`${what}: ${e.key} appears twice`);
       seen.add(e.key);
       const other = this.attached.get(e.key);
-      if (other) throw new Error(`${what}: ${e.key} is already wired to ${other.wire.name}`);
+      if (other) throw new Error(`${what}: ${e.key} is already wired to ${other}`);
+      const type = e.host.links[e.index].type;
+      if (type === 'ipip' || type === 'bridge') throw new Error(`${what}: ${e.key} is a${type === 'ipip' ? 'n ipip' : ' bridge'} link, which has no wire`);
     }
-    const wire: Wire = { name, ends, latencyMs, ...(learning ? { fdb: new Map() } : {}) };
-    for (const end of ends) this.attached.set(end.key, { wire, end });
+    return ends;
   }
 
   private end(spec: string, what: string): End {
@@ -197,12 +297,38 @@ export class Network {
     const host = this.byName.get(spec.slice(0, i));
     if (!host) throw new Error(`${what}: no host named "${spec.slice(0, i)}"`);
     const link = spec.slice(i + 1);
+    let index: number;
     try {
-      host.link.get(link);
+      index = host.link.get(link).index;
     } catch (err) {
       throw new Error(`${what}: ${(err as Error).message}`);
     }
-    return { host, link, key: spec };
+    return { host, link, index, key: spec };
+  }
+
+  private rankOf(h: Host): number {
+    return this.engine.dv.getUint32(h.ptr + L.H_RANK, true);
+  }
+
+  /** The port frames for end's link arrive at (made on first use). */
+  private rxPort(end: End): number {
+    const dv = this.engine.dv;
+    const lp = end.host.linkPtr(end.index);
+    let port = dv.getUint32(lp + L.L_RXPORT, true);
+    if (port !== 0) return port;
+    port = this.engine.alloc(L.PORT_SIZE);
+    const d = this.engine.dv;
+    d.setUint32(port + L.PT_NODE, this.rankOf(end.host), true);
+    d.setUint32(port + L.PT_LINK, end.index, true);
+    d.setUint32(end.host.linkPtr(end.index) + L.L_RXPORT, port, true);
+    return port;
+  }
+
+  private wireTo(end: End, port: number, latency: number): void {
+    const dv = this.engine.dv;
+    const lp = end.host.linkPtr(end.index);
+    dv.setUint32(lp + L.L_PEER, port, true);
+    dv.setFloat64(lp + L.L_LATENCY, latency, true);
   }
 
   // ---- traffic
@@ -210,13 +336,33 @@ export class Network {
   /** The host's stack sends IPv4 packets, now. */
   send(host: string, packets: Uint8Array[]): void {
     const h = this.get(host);
-    for (const packet of packets) this.enqueue(this.now, { kind: 'send', host: h, packet });
+    for (const packet of packets) this.queue(h, 0, L.K_ORIGINATE, packet, L.HEADROOM + 14);
   }
 
   /** Frames arriving on a link from outside the network, now. */
   inject(link: string, frames: Uint8Array[]): void {
     const end = this.end(link, 'inject');
-    for (const frame of frames) this.enqueue(this.now, { kind: 'rx', end, frame });
+    for (const frame of frames) this.queue(end.host, end.index, L.K_RX, frame, L.HEADROOM);
+  }
+
+  private queue(h: Host, link: number, kind: number, bytes: Uint8Array, off: number): void {
+    if (!(bytes instanceof Uint8Array)) throw new Error(`network: ${h.name}: a frame or packet must be a Uint8Array`);
+    const ctx = this.contexts[0];
+    const buf = bytes.length + off <= L.BUF_SIZE_HUGE ? ctx.allocBufferFor(bytes.length + off) : 0;
+    if (buf === 0) {
+      // No buffer holds it: the host counts and drops it now, as it would on arrival.
+      const outs = kind === L.K_RX
+        ? h.receive([{ link: h.links[link].name, frame: bytes }], this.clock)
+        : h.send([{ packet: bytes }], this.clock);
+      for (const o of outs) {
+        if (o.kind !== 'drop') continue;
+        this.earlyDrops++;
+        if (this.opts.recordDrops ?? true) this.dropLog.push({ timeMs: this.clock, host: h.name, reason: o.reason });
+      }
+      return;
+    }
+    this.engine.u8.set(bytes, buf + off);
+    (this.engine.dp.net_inject as Fn)(ctx.ptr, h.ptr, link, kind, buf, off, bytes.length, 0, this.clock);
   }
 
   /** Starts capturing a link: frames it sends and frames that arrive on it. */
@@ -230,9 +376,9 @@ export class Network {
   }
 
   /**
-   * Delivers what is in flight and whatever it causes, in time order, FIFO at
-   * each instant. With `until`, time also passes when nothing is in flight:
-   * hosts are ticked every second, so ARP retries and failures happen.
+   * Delivers what is in flight and whatever it causes, in time order, wave by
+   * wave at each instant. With `until`, time also passes when nothing is in
+   * flight: hosts are ticked every second, so ARP retries and failures happen.
    */
   run(opts: RunOptions = {}): RunSummary {
     const { until, maxSteps = DEFAULT_MAX_STEPS } = opts;
@@ -240,22 +386,58 @@ export class Network {
       throw new Error(`network run: until ${until} is not a time at or after now (${this.now})`);
     }
     if (!(Number.isInteger(maxSteps) && maxSteps > 0)) throw new Error(`network run: invalid maxSteps ${maxSteps}`);
-    this.summary = emptySummary(this.now);
-    for (;;) {
-      const next = this.times.length > 0 ? this.times[0] : Infinity;
-      if (until === undefined) {
-        if (next === Infinity) break;
-        this.wave(next, maxSteps);
-        continue;
-      }
-      // Timers fire before the frames due at the same instant, as the data plane runs them at the start of a batch.
-      const tick = (Math.floor(this.now / TICK_MS) + 1) * TICK_MS;
-      if (tick <= until && tick <= next) this.tickAll(tick);
-      else if (next <= until) this.wave(next, maxSteps);
-      else break;
+    if (this.closed) throw new Error('network run: the network is closed');
+    if (this.pool && !this.pool.isReady) throw new Error('network run: the workers are still starting; await net.ready() first');
+    for (const n of this.nodes) if (n.kind === 'host') n.host.commit();
+    this.layout();
+    const e = this.engine;
+    const dv = e.dv;
+    const wks = dv.getUint32(this.net + L.NT_WK, true);
+    for (let k = 0; k < this.workers; k++) {
+      const wk = wks + k * L.WK_SIZE;
+      for (const f of [L.WK_STEPS, L.WK_SENT, L.WK_LOCAL, L.WK_DROPPED, L.WK_LOST, L.WK_FILTERED]) dv.setBigUint64(wk + f, 0n, true);
+    }
+    (e.dp.net_begin as Fn)(this.net, this.clock);
+    const prev = L.WK_REPORT + ((this.wave - 1) & 1) * L.REPORT_SIZE;
+    for (let k = 0; k < this.workers; k++) {
+      const wk = wks + k * L.WK_SIZE;
+      e.dv.setUint32(wk + prev + L.RP_NOW_WORK, e.dv.getUint32(wk + L.WK_NOW_WORK, true), true);
+      e.dv.setFloat64(wk + prev + L.RP_NEXT_DUE, e.dv.getFloat64(wk + L.WK_NEXT_DUE, true), true);
+      e.dv.setFloat64(wk + prev + L.RP_STEPS, 0, true);
+    }
+    const d = e.dv;
+    d.setFloat64(this.net + L.NT_RUN_NOW, this.clock, true);
+    d.setFloat64(this.net + L.NT_RUN_UNTIL, until ?? NaN, true);
+    d.setFloat64(this.net + L.NT_RUN_MAX, maxSteps, true);
+    d.setUint32(this.net + L.NT_RUN_WAVE, this.wave, true);
+    d.setUint32(this.net + L.NT_RUN_END, 0, true);
+    this.setOwners(true);
+    const words = new Int32Array(e.memory.buffer);
+    const barrier = this.pool ? new Barrier(words, this.net, this.workers) : undefined;
+    this.pool?.start();
+    let failure: unknown;
+    try {
+      runWaves({ dp: e.dp, memory: threadMemory(e), net: this.net, wk: wks, ctx: this.contexts[0].ptr, barrier });
+    } catch (err) {
+      failure = err;
+      barrier?.fail();
+    }
+    this.pool?.join();
+    this.setOwners(false);
+    (e.dp.net_settle as Fn)(this.net);
+    const end = e.dv;
+    this.clock = end.getFloat64(this.net + L.NT_RUN_LAST, true);
+    this.wave = end.getUint32(this.net + L.NT_RUN_WAVE, true);
+    const failed = words[(this.net + L.NT_FAILED) >> 2] !== 0;
+    if (failure || failed) throw failure ?? new Error('network run: a worker failed');
+    this.collect();
+    const summary = this.summary();
+    if (end.getUint32(this.net + L.NT_RUN_END, true) === 1) {
+      throw new Error(`network run: maxSteps (${maxSteps}) reached at ${this.now} ms with ${summary.inFlight} frames in flight; a loop in the L2 topology?`);
     }
     if (until !== undefined) this.clock = until;
-    return this.finish();
+    summary.now = this.clock;
+    return summary;
   }
 
   /** Lets `ms` of time pass, delivering and ticking on the way. */
@@ -277,163 +459,150 @@ export class Network {
     return this.dropLog.filter((d) => d.host === host);
   }
 
+  /** Each worker's packet buffers: free and in all (the pools grow when frames in flight need more). */
+  bufferPools(): { worker: number; free: number; capacity: number }[] {
+    return this.contexts.map((c, worker) => ({ worker, free: c.free, capacity: c.capacity }));
+  }
+
   /** Frames and packets queued and not yet delivered. */
   get inFlight(): number {
-    let n = 0;
-    for (const b of this.due.values()) n += b.length;
-    return n;
+    return (this.engine.dp.net_in_flight as Fn)(this.net) >>> 0;
   }
 
   // ---- the machinery
 
-  private enqueue(time: number, ev: Event): void {
-    let bucket = this.due.get(time);
-    if (!bucket) {
-      this.due.set(time, (bucket = []));
-      let i = this.times.length;
-      while (i > 0 && this.times[i - 1] > time) i--;
-      this.times.splice(i, 0, time);
-    }
-    bucket.push(ev);
-  }
-
-  /** Puts events back at the head of the queue (a run stopped halfway through an instant). */
-  private requeue(time: number, evs: Event[]): void {
-    if (evs.length === 0) return;
-    const later = this.due.get(time) ?? [];
-    this.due.delete(time);
-    const i = this.times.indexOf(time);
-    if (i >= 0) this.times.splice(i, 1);
-    for (const ev of [...evs, ...later]) this.enqueue(time, ev);
-  }
-
-  /**
-   * Everything due at `time` as of now, host by host in order of first
-   * appearance, each host's share in batches. What it causes at the same
-   * instant forms the next wave.
-   */
-  private wave(time: number, maxSteps: number): void {
-    this.clock = time;
-    const events = this.due.get(time)!;
-    this.due.delete(time);
-    this.times.shift();
-    const groups = new Map<Host, Event[]>();
-    for (const ev of events) {
-      const h = ev.kind === 'rx' ? ev.end.host : ev.host;
-      const g = groups.get(h);
-      if (g) g.push(ev);
-      else groups.set(h, [ev]);
-    }
-    const order = [...groups];
-    for (let g = 0; g < order.length; g++) {
-      const [host, evs] = order[g];
-      const max = this.batchSize(host);
-      for (let i = 0; i < evs.length;) {
-        const kind = evs[i].kind;
-        let j = i + 1;
-        while (j < evs.length && j - i < max && evs[j].kind === kind) j++;
-        if (kind === 'rx' && this.summary.steps + (j - i) > maxSteps) {
-          this.requeue(time, [...evs.slice(i), ...order.slice(g + 1).flatMap(([, rest]) => rest)]);
-          throw new Error(`network run: maxSteps (${maxSteps}) reached at ${this.now} ms with ${this.inFlight} frames in flight; a loop in the L2 topology?`);
-        }
-        this.batch(host, evs.slice(i, j));
-        i = j;
-      }
-    }
-  }
-
-  private batch(host: Host, evs: Event[]): void {
-    let outs: Output[];
-    if (evs[0].kind === 'rx') {
-      const frames = evs.map((ev) => {
-        const { end, frame } = ev as Extract<Event, { kind: 'rx' }>;
-        this.record(end.key, frame, 'in');
-        return { link: end.link, frame };
+  /** The node table, the workers' node lists and bitmaps; again whenever the topology changed. */
+  private layout(): void {
+    const e = this.engine;
+    const count = this.nodes.length;
+    const owners = this.assign();
+    const key = count * 64 + this.workers;
+    let dv = e.dv;
+    if (this.laidOut !== key) {
+      const old = dv.getUint32(this.net + L.NT_NODES, true);
+      if (old) e.arena.release(old, Math.max(1, dv.getUint32(this.net + L.NT_NNODES, true)) * L.NODE_SIZE);
+      const table = e.alloc(Math.max(1, count) * L.NODE_SIZE);
+      dv = e.dv;
+      this.nodes.forEach((n, r) => {
+        dv.setUint32(table + r * L.NODE_SIZE + L.ND_KIND, n.kind === 'host' ? L.NK_HOST : L.NK_SEGMENT, true);
+        dv.setUint32(table + r * L.NODE_SIZE + L.ND_PTR, n.kind === 'host' ? n.host.ptr : n.ptr, true);
       });
-      outs = host.receive(frames, this.now);
-      this.summary.steps += frames.length;
-    } else {
-      outs = host.send(evs.map((ev) => ({ packet: (ev as Extract<Event, { kind: 'send' }>).packet })), this.now);
-      this.summary.sent += evs.length;
+      dv.setUint32(this.net + L.NT_NODES, table, true);
+      dv.setUint32(this.net + L.NT_NNODES, count, true);
+      this.laidOut = key;
     }
-    this.handle(host, outs);
+    const table = dv.getUint32(this.net + L.NT_NODES, true);
+    const wks = dv.getUint32(this.net + L.NT_WK, true);
+    const lists: number[][] = Array.from({ length: this.workers }, () => []);
+    owners.forEach((k, r) => lists[k].push(r));
+    for (let k = 0; k < this.workers; k++) {
+      const wk = wks + k * L.WK_SIZE;
+      const d = e.dv;
+      const oldNodes = d.getUint32(wk + L.WK_NODES, true);
+      const oldN = d.getUint32(wk + L.WK_NNODES, true);
+      if (oldNodes) {
+        e.arena.release(oldNodes, Math.max(1, oldN) * 4);
+        e.arena.release(d.getUint32(wk + L.WK_BITS, true), bitmapBytes(oldN));
+      }
+      const nodes = e.alloc(Math.max(1, lists[k].length) * 4);
+      const bits = e.alloc(bitmapBytes(lists[k].length));
+      const v = e.dv;
+      lists[k].forEach((r, pos) => {
+        v.setUint32(nodes + pos * 4, r, true);
+        v.setUint32(table + r * L.NODE_SIZE + L.ND_OWNER, k, true);
+        v.setUint32(table + r * L.NODE_SIZE + L.ND_POS, pos, true);
+      });
+      v.setUint32(wk + L.WK_NODES, nodes, true);
+      v.setUint32(wk + L.WK_NNODES, lists[k].length, true);
+      v.setUint32(wk + L.WK_BITS, bits, true);
+    }
+    // Captured links: the data plane copies their frames for us.
+    const v = e.dv;
+    for (const n of this.nodes) {
+      if (n.kind !== 'host') continue;
+      n.host.links.forEach((l, i) => {
+        const p = n.host.linkPtr(i);
+        const on = (this.captures.get(`${n.name}:${l.name}`) ?? []).some((c) => c.active);
+        const f = v.getUint8(p + L.L_FLAGS);
+        v.setUint8(p + L.L_FLAGS, on ? f | L.LF_CAPTURE : f & ~L.LF_CAPTURE);
+      });
+    }
   }
 
-  private tickAll(time: number): void {
-    this.clock = time;
-    for (const h of this.byName.values()) this.handle(h, h.tick(time));
+  private assign(): number[] {
+    if (this.opts.assign) {
+      return this.nodes.map((n) => {
+        const k = this.opts.assign!(n.name);
+        if (!Number.isInteger(k) || k < 0 || k >= this.workers) throw new Error(`network: assign(${n.name}) gave ${k}, not a worker 0..${this.workers - 1}`);
+        return k;
+      });
+    }
+    const members = new Map<number, number[]>();
+    this.nodes.forEach((n, r) => {
+      if (n.kind === 'segment') members.set(r, n.members.map((m) => this.rankOf(m.host)));
+    });
+    return partition({ nodes: this.nodes.map((n) => ({ kind: n.kind, weight: 1 })), wires: this.wires, members }, this.workers);
   }
 
-  private handle(host: Host, outs: Output[]): void {
-    for (const o of outs) {
-      if (o.kind === 'tx') this.transmit(host, o.link, o.frame);
-      else if (o.kind === 'local') {
-        this.deliveries.get(host.name)!.push({ timeMs: this.now, packet: o.packet });
-        this.summary.local++;
-      } else {
-        this.dropLog.push({ timeMs: this.now, host: host.name, reason: o.reason });
-        this.summary.dropped++;
+  /** During a run, a host belongs to its worker; the debug build refuses any other writer. */
+  private setOwners(on: boolean): void {
+    const dv = this.engine.dv;
+    const table = dv.getUint32(this.net + L.NT_NODES, true);
+    this.nodes.forEach((n, r) => {
+      if (n.kind !== 'host') return;
+      dv.setUint32(n.host.ptr + L.H_OWNER, on ? dv.getUint32(table + r * L.NODE_SIZE + L.ND_OWNER, true) + 1 : 0, true);
+    });
+  }
+
+  /** Takes the workers' logs into deliveries, drops and captures, in the canonical order. */
+  private collect(): void {
+    const e = this.engine;
+    const mem = threadMemory(e);
+    const wks = e.dv.getUint32(this.net + L.NT_WK, true);
+    const logs = Array.from({ length: this.workers }, (_, k) => logTake(mem, wks + k * L.WK_SIZE));
+    for (const r of mergeLogs(logs)) {
+      const node = this.nodes[r.rank];
+      if (!node || node.kind !== 'host') continue;
+      if (r.kind === REC_LOCAL) {
+        this.deliveries.get(node.name)!.push({ timeMs: r.timeMs, packet: r.bytes ?? new Uint8Array(0) });
+      } else if (r.kind === REC_DROP) {
+        this.dropLog.push({ timeMs: r.timeMs, host: node.name, reason: L.DROP_NAMES[r.aux] ?? `reason ${r.aux}` });
+      } else if (r.kind === REC_CAPTURE_IN || r.kind === REC_CAPTURE_OUT) {
+        const list = this.captures.get(`${node.name}:${node.host.links[r.aux].name}`) ?? [];
+        const frame: CapturedFrame = { timeMs: r.timeMs, frame: r.bytes ?? new Uint8Array(0), direction: r.kind === REC_CAPTURE_IN ? 'in' : 'out' };
+        for (const c of list) if (c.active) c.frames.push(frame);
       }
     }
   }
 
-  private transmit(host: Host, link: string, frame: Uint8Array): void {
-    const key = `${host.name}:${link}`;
-    this.record(key, frame, 'out');
-    const at = this.attached.get(key);
-    if (!at) {
-      this.summary.lost++;
-      return;
-    }
-    const { wire, end } = at;
-    const to = egress(wire, end, frame);
-    if (to.length === 0) this.summary.filtered++;
-    for (const peer of to) this.enqueue(this.now + wire.latencyMs, { kind: 'rx', end: peer, frame });
-  }
-
-  private record(key: string, frame: Uint8Array, direction: CapturedFrame['direction']): void {
-    const list = this.captures.get(key);
-    if (!list) return;
-    for (const c of list) if (c.active) c.frames.push({ timeMs: this.now, frame, direction });
-  }
-
-  /**
-   * A batch's outputs must fit the engine context's output vector and buffer
-   * pool, and a bridge copies a flooded frame to every port: the more links a
-   * host has, the fewer frames go in one call, or floods would be dropped
-   * FULL_RING / NOMEM.
-   */
-  private batchSize(host: Host): number {
-    const ctx = mainContext(this.engine);
-    const budget = Math.min(ctx.buffers, ctx.outputs) >> 1;
-    return Math.max(1, Math.min(BATCH, ctx.batch, Math.floor(budget / (host.links.length + 2))));
-  }
-
-  private finish(): RunSummary {
-    const s = this.summary;
-    s.now = this.now;
-    s.inFlight = this.inFlight;
-    this.summary = emptySummary(this.now);
+  private summary(): RunSummary {
+    const dv = this.engine.dv;
+    const wks = dv.getUint32(this.net + L.NT_WK, true);
+    const sum = (f: number) => {
+      let n = 0;
+      for (let k = 0; k < this.workers; k++) n += Number(dv.getBigUint64(wks + k * L.WK_SIZE + f, true));
+      return n;
+    };
+    const s: RunSummary = {
+      now: this.clock,
+      steps: sum(L.WK_STEPS),
+      sent: sum(L.WK_SENT),
+      local: sum(L.WK_LOCAL),
+      dropped: sum(L.WK_DROPPED) + this.earlyDrops,
+      lost: sum(L.WK_LOST),
+      filtered: sum(L.WK_FILTERED),
+      inFlight: this.inFlight,
+    };
+    this.earlyDrops = 0;
     return s;
   }
 }
 
-/** Where a frame sent by `from` on `wire` goes. */
-function egress(wire: Wire, from: End, frame: Uint8Array): End[] {
-  if (wire.fdb && frame.length >= 14) {
-    if ((frame[6] & 1) === 0) wire.fdb.set(macAt(frame, 6), from);
-    if ((frame[0] & 1) === 0) {
-      const to = wire.fdb.get(macAt(frame, 0));
-      if (to) return to === from ? [] : [to];
-    }
-  }
-  return wire.ends.filter((e) => e !== from);
-}
+type Fn = (...args: number[]) => number;
 
-function macAt(b: Uint8Array, o: number): number {
-  return (b[o] * 2 ** 40) + (b[o + 1] * 2 ** 32) + ((b[o + 2] << 24) >>> 0) + (b[o + 3] << 16) + (b[o + 4] << 8) + b[o + 5];
-}
+/** A host's links are wired by one network at most. */
+const membership = new WeakSet<Host>();
 
-function emptySummary(now: number): RunSummary {
-  return { now, steps: 0, sent: 0, local: 0, dropped: 0, lost: 0, filtered: 0, inFlight: 0 };
+function bitmapBytes(n: number): number {
+  return Math.max(4, Math.ceil(n / 32) * 4);
 }

@@ -98,7 +98,7 @@ describe('Calico', () => {
     gw.link.add({ name: 'eth0', type: 'ether' });
     gw.addr.add('eth0', '192.168.0.1/24');
     c.segments.underlay0.push('gateway:eth0');
-    const net = calicoNetwork(c, [gw]);
+    const net = calicoNetwork(c, { extra: [gw] });
     const seen = net.capture('gateway:eth0');
     const pod = c.nodes[0].pods[0];
     expect(ping(net, pod.host.name, '192.168.0.1')).toHaveLength(1);

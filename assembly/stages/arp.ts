@@ -6,7 +6,7 @@ import {
   CNT_GENERATED, CNT_LOCAL, DROP_ARP_INVALID,
   STAT_arp_reply_sent, STAT_arp_proxy_reply, STAT_arp_request_sent, STAT_arp_ignored, STAT_arp_learned,
 } from '../layout';
-import { host, link, count, stat, drop, consume, genAlloc } from '../context';
+import { host, link, count, stat, drop, consume, genAllocFor } from '../context';
 import { ld16, ld32, st16, st32, ldMac, stMac, MAC_BROADCAST } from '../wire/bytes';
 import { ETH_DST, ETH_SRC, ETH_TYPE, ETH_HLEN } from '../wire/ethernet';
 import {
@@ -103,7 +103,7 @@ function reply(dev: u32, buf: usize, off: u32, a: usize, tip: u32, sip: u32, sha
 
 /** Broadcasts a request for target on dev, from address src (arp_solicit). */
 export function arpSolicit(dev: u32, target: u32, src: u32): void {
-  const buf = genAlloc(TAG_GENERATED);
+  const buf = genAllocFor(TAG_GENERATED, HEADROOM + ETH_HLEN + ARP_LEN);
   if (buf == 0) return;
   const eth = buf + HEADROOM;
   const mac = ldMac(link(dev) + L_MAC);

@@ -4,12 +4,20 @@ import type { Engine, DataPlane } from './engine.js';
 import * as L from './layout.gen.js';
 
 export interface ContextOptions {
+  /** Tiny packet buffers (BUF_SIZE_TINY each: frames up to 128 bytes). */
+  tinyBuffers?: number;
   /** Small packet buffers (BUF_SIZE each: frames up to MAX_FRAME bytes). */
   buffers?: number;
   /** Jumbo buffers (BUF_SIZE_JUMBO each: frames of 9000-byte MTUs). */
   jumboBuffers?: number;
   /** Huge buffers (BUF_SIZE_HUGE each: frames up to MAX_FRAME_HUGE bytes, reassembled datagrams). */
   hugeBuffers?: number;
+  /**
+   * How many times its first size each pool may grow to when it runs empty
+   * (default 1: fixed). The address space is laid out for the maximum; only
+   * the buffers used cost memory.
+   */
+  growth?: number;
   /** Descriptors in the input vector (a batch). */
   batch?: number;
   /** Descriptors in the output vector. */
@@ -30,6 +38,9 @@ export interface RawOutput {
 
 type Fn = (...args: number[]) => number;
 
+/** The number of a context that belongs to no network (network workers are 0..63). */
+const NO_NETWORK = 255;
+
 export class Context {
   readonly ptr: number;
   readonly input: number;
@@ -39,7 +50,7 @@ export class Context {
   /** Small buffers in the pool. */
   readonly buffers: number;
   /** Buffers of each size class, smallest first. */
-  readonly classes: { size: number; count: number }[];
+  readonly classes: { size: number; count: number; max: number }[];
   private readonly dp: DataPlane;
 
   constructor(readonly engine: Engine, opts: ContextOptions = {}, dp?: DataPlane) {
@@ -51,11 +62,14 @@ export class Context {
     this.ptr = e.alloc(L.CTX_SIZE);
     this.input = e.alloc(this.batch * L.DESC_SIZE);
     this.output = e.alloc(this.outputs * L.DESC_SIZE);
+    const growth = opts.growth ?? 1;
+    if (!Number.isInteger(growth) || growth < 1 || growth > 64) throw new Error(`context: growth must be 1..64, got ${growth}`);
     this.classes = [
+      { size: L.BUF_SIZE_TINY, count: opts.tinyBuffers ?? 16384 },
       { size: L.BUF_SIZE, count: this.buffers },
       { size: L.BUF_SIZE_JUMBO, count: opts.jumboBuffers ?? 512 },
       { size: L.BUF_SIZE_HUGE, count: opts.hugeBuffers ?? 64 },
-    ];
+    ].map((c) => ({ ...c, max: c.count * growth }));
     for (const c of this.classes) {
       if (!Number.isInteger(c.count) || c.count < 1) throw new Error(`context: invalid buffer count ${c.count}`);
     }
@@ -64,10 +78,13 @@ export class Context {
     dv.setUint32(this.ptr + L.C_OUT, this.output, true);
     dv.setUint32(this.ptr + L.C_OUT_CAP, this.outputs, true);
     dv.setUint32(this.ptr + L.C_SCRATCH, scratch, true);
+    dv.setUint32(this.ptr + L.C_ID, NO_NETWORK, true);
+    dv.setUint32(this.ptr + L.C_IN, this.input, true);
+    dv.setUint32(this.ptr + L.C_IN_CAP, this.batch, true);
     this.classes.forEach((c, i) => {
-      const stack = e.alloc(c.count * 4);
-      const pool = e.alloc(c.count * c.size);
-      (this.dp.pool_init as Fn)(this.ptr, i, stack, pool, c.count, c.size);
+      const stack = e.alloc(c.max * 4);
+      const pool = e.alloc(c.max * c.size);
+      (this.dp.pool_init as Fn)(this.ptr, i, stack, pool, c.count, c.size, c.max);
     });
   }
 
@@ -82,6 +99,13 @@ export class Context {
     dv.setUint32(this.ptr + L.C_OUT_CAP, capacity, true);
   }
 
+  /** Makes this the context of worker k of a network, with its flags (CTX_NETWORK, CTX_RECORD_*). */
+  network(k: number, flags: number): void {
+    const dv = this.engine.dv;
+    dv.setUint32(this.ptr + L.C_ID, k, true);
+    dv.setUint32(this.ptr + L.C_FLAGS, flags, true);
+  }
+
   /** Free buffers left in the pools, all classes. */
   get free(): number {
     let n = 0;
@@ -89,9 +113,11 @@ export class Context {
     return n;
   }
 
-  /** Buffers in the pools, all classes. */
+  /** Buffers in the pools, all classes (pools that grew count what they grew to). */
   get capacity(): number {
-    return this.classes.reduce((n, c) => n + c.count, 0);
+    let n = 0;
+    for (let i = 0; i < this.classes.length; i++) n += this.engine.dv.getUint32(this.ptr + L.C_POOLS + i * L.POOL_SIZE + L.PL_CAP, true);
+    return n;
   }
 
   /** Free buffers of size class i. */

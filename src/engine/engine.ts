@@ -72,12 +72,25 @@ export class Engine {
   private view?: DataView;
   private bytes?: Uint8Array;
 
-  constructor(opts: EngineOptions = {}) {
+  constructor(opts: EngineOptions = {}, shared?: { memory: WebAssembly.Memory; module: WebAssembly.Module }) {
+    if (shared) {
+      // Another thread's view of an existing engine: same memory, same arena, its own instance.
+      this.memory = shared.memory;
+      this.module = shared.module;
+      this.dp = instantiate(this.module, this.memory);
+      this.arena = new Arena(this.memory, REGIONS_BASE, true);
+      return;
+    }
     const initial = Math.max(32, Math.ceil(((opts.initialMiB ?? 32) << 20) / 65536));
     this.memory = new WebAssembly.Memory({ initial, maximum: MAX_PAGES, shared: true });
     this.module = loadModule(opts.debug);
     this.dp = instantiate(this.module, this.memory);
     this.arena = new Arena(this.memory, REGIONS_BASE);
+  }
+
+  /** This thread's view of an engine another thread made (a worker's). */
+  static attach(memory: WebAssembly.Memory, module: WebAssembly.Module): Engine {
+    return new Engine({}, { memory, module });
   }
 
   /** Another instance of the data plane over the same memory (as a worker has). */

@@ -4,7 +4,7 @@
 // to other nodes' blocks through tunl0 (IPIP) or eth0 (native), and Felix's
 // IPIP allowlist.
 import { Host } from '../host.js';
-import { Network } from '../network.js';
+import { Network, type NetworkOptions } from '../network.js';
 import { Engine, defaultEngine } from '../engine/engine.js';
 import { formatIPv4, parseCidr, networkOf } from '../packet/addr.js';
 
@@ -169,12 +169,18 @@ export function natOutgoingRules(pool: string): string {
   ].join('\n');
 }
 
+export interface CalicoNetworkOptions extends Omit<NetworkOptions, 'engine'> {
+  /** Hosts beside the cluster (a gateway, a server); they join first, so segments may name them. */
+  extra?: Host[];
+}
+
 /**
- * The cluster on a Network: veths connected, underlay segments joined. Extra
- * hosts (a gateway, a server) join first, so segments may name them.
+ * The cluster on a Network: veths connected, underlay segments joined. With
+ * `workers` > 1, `await net.ready()` before running it, and `net.close()` after.
  */
-export function calicoNetwork(cluster: CalicoCluster, extra: Host[] = []): Network {
-  const net = new Network({ engine: cluster.engine });
+export function calicoNetwork(cluster: CalicoCluster, opts: CalicoNetworkOptions = {}): Network {
+  const { extra = [], ...netOpts } = opts;
+  const net = new Network({ ...netOpts, engine: cluster.engine });
   for (const h of extra) net.add(h);
   if (cluster.router) net.add(cluster.router);
   for (const n of cluster.nodes) {

@@ -21,6 +21,10 @@ export interface DockerOptions {
   /** Docker's default: published ports go through docker-proxy for traffic from the host and containers. */
   userlandProxy?: boolean;
   engine?: Engine;
+  /** Worker threads of the network (then `await setup.net.ready()` first, `setup.net.close()` after). */
+  workers?: number;
+  /** Which worker runs which host (NetworkOptions.assign). */
+  assign?: (node: string) => number;
 }
 
 export interface DockerContainer {
@@ -104,7 +108,7 @@ export function dockerRules(containers: { ip: string; publish?: Publish[] }[], u
 export function buildDocker(opts: DockerOptions): DockerSetup {
   const engine = opts.engine ?? new Engine();
   const proxy = opts.userlandProxy ?? true;
-  const net = new Network({ engine });
+  const net = new Network({ engine, workers: opts.workers, assign: opts.assign });
   const host = net.add(new Host({ name: 'docker-host', forwarding: true, engine }));
   host.link.add({ name: 'eth0', type: 'ether', mac: '02:00:c0:a8:00:0b' });
   host.addr.add('eth0', `${HOST_IP}/24`);

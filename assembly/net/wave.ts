@@ -1,0 +1,395 @@
+// A network's wave, for one worker (src/network.ts drives the waves): the
+// worker takes over what was sent to its nodes in the wave before, then each
+// of its nodes with frames due takes them in, in rank order, batch by batch.
+// What they send lands in ports for the next wave. A node's state is touched
+// by its worker only; lists between workers are written in one wave and read
+// in the next, across a barrier, so a run is the same at any worker count.
+import {
+  C_IN, C_IN_CAP, C_OUT_N, C_OUT_CAP, C_ID, DESC_SIZE, D_BUF, D_OFF, D_LEN, D_LINK, D_KIND, D_FLAGS, D_TAG, DF_NOMEM,
+  K_RX, H_NLINKS, H_LINKS, LINK_SIZE, H_EXT, H_CT, H_NEIGH_USED, H_NEIGH_MASK, CT_CAP, CT_COUNT, CT_MAX, L_RXPORT, L_FLAGS, LF_CAPTURE,
+  PORT_SIZE, PT_PEND, PT_OUT, PT_NODE, PT_ACT, PT_ACTIVE, LIST_SIZE, NODE_SIZE, ND_KIND, ND_PTR, ND_POS, ND_OWNER, NK_HOST,
+  NT_WORKERS, NT_NODES, NT_NNODES, NT_ACT, NT_RET, NT_WK, WK_SIZE, WK_ID, WK_NET, WK_NODES, WK_NNODES, WK_BITS, WK_CURSOR,
+  WK_GROW, WK_ROOM, WK_STEPS, WK_SENT, WK_NOW_WORK, WK_NEXT_DUE, WK_WAVE, WK_NOW, WK_TICK, WK_CTX,
+  Q_OFF, Q_LEN, Q_TAG, Q_POOL, Q_KIND, Q_LINK, Q_DUE, O_CAPTURE_IN, SG_N, SG_PORTS,
+  WAVE_DONE, WAVE_OUTPUTS, WAVE_GROW,
+} from '../layout';
+import { ctx, link, enter, enterContext, enterNetwork, wkAdd, bufAllocFor, bufFree, capture } from '../context';
+import { copyBytes } from '../wire/words';
+import { hostTimers, runBatch } from '../batch';
+import { listLen, listHead, listPush, listShift, listSplice } from './list';
+import { segmentStep } from './segment';
+
+const INF: f64 = Infinity;
+
+let net: usize = 0;
+let me: u32 = 0;
+let workers: u32 = 0;
+let parity: u32 = 0;
+let nowF: f64 = 0;
+
+/**
+ * Runs worker record w's part of the wave it describes (WK_WAVE, WK_NOW,
+ * WK_TICK) with context c. Returns WAVE_DONE, or what the caller must do
+ * before calling again to go on where it stopped (WAVE_OUTPUTS, WAVE_GROW).
+ */
+export function net_wave(c: usize, w: usize): u32 {
+  enterContext(c);
+  net = <usize>load<u32>(w + WK_NET);
+  me = load<u32>(w + WK_ID);
+  workers = load<u32>(net + NT_WORKERS);
+  parity = load<u32>(w + WK_WAVE) & 1;
+  nowF = load<f64>(w + WK_NOW);
+  enterNetwork(w, nowF);
+  let cursor = load<u32>(w + WK_CURSOR);
+  const resumed = cursor != 0;
+  if (!resumed) {
+    store<u32>(w + WK_NOW_WORK, 0);
+    store<f64>(w + WK_NEXT_DUE, INF);
+    takeReturns(parity ^ 1);
+    takeArrivals(w, parity ^ 1);
+    cursor = 1;
+  }
+  const tick = load<u32>(w + WK_TICK) != 0;
+  const n = load<u32>(w + WK_NNODES);
+  const bits = <usize>load<u32>(w + WK_BITS);
+  for (let pos = cursor - 1; pos < n; pos++) {
+    if (!tick) {
+      // Skip to the next node with something to take in.
+      const word = load<u32>(bits + ((<usize>pos >> 5) << 2)) >>> (pos & 31);
+      if (word == 0) {
+        pos |= 31;
+        continue;
+      }
+      pos += ctz(word);
+      if (pos >= n) break;
+    }
+    const node = <usize>load<u32>(net + NT_NODES) + <usize>load<u32>(<usize>load<u32>(w + WK_NODES) + (<usize>pos << 2)) * NODE_SIZE;
+    const again = resumed && pos == cursor - 1;
+    const status = load<u32>(node + ND_KIND) == NK_HOST
+      ? hostStep(<usize>load<u32>(node + ND_PTR), pos, bits, again)
+      : segmentStep(<usize>load<u32>(node + ND_PTR), nowF);
+    if (status != WAVE_DONE) {
+      store<u32>(w + WK_CURSOR, pos + 1);
+      return status;
+    }
+    if (load<u32>(node + ND_KIND) != NK_HOST) keepIfPending(<usize>load<u32>(node + ND_PTR), pos, bits, false);
+  }
+  store<u32>(w + WK_CURSOR, 0);
+  return WAVE_DONE;
+}
+
+/** Buffers of this worker's pool that other workers took copies of, back on its stack. */
+function takeReturns(prev: u32): void {
+  const ret = <usize>load<u32>(net + NT_RET);
+  for (let p: u32 = 0; p < workers; p++) {
+    const l = ret + <usize>(((p * workers + me) << 1) + prev) * LIST_SIZE;
+    while (listLen(l) != 0) bufFree(listShift(l));
+  }
+}
+
+/** The ports other workers (and this one) sent to in the wave before: their frames join the ports' pending lists. */
+function takeArrivals(w: usize, prev: u32): void {
+  const act = <usize>load<u32>(net + NT_ACT);
+  const bits = <usize>load<u32>(w + WK_BITS);
+  for (let p: u32 = 0; p < workers; p++) {
+    const head = act + <usize>(((p * workers + me) << 1) + prev) * 4;
+    let port = <usize>load<u32>(head);
+    store<u32>(head, 0);
+    while (port != 0) {
+      const next = <usize>load<u32>(port + PT_ACT + (prev << 2));
+      store<u8>(port + PT_ACTIVE + prev, 0);
+      listSplice(port + PT_PEND, port + PT_OUT + <usize>prev * LIST_SIZE);
+      setBit(bits, nodePos(load<u32>(port + PT_NODE)));
+      port = next;
+    }
+  }
+}
+
+@inline function nodePos(rank: u32): u32 {
+  return load<u32>(<usize>load<u32>(net + NT_NODES) + <usize>rank * NODE_SIZE + ND_POS);
+}
+
+@inline function setBit(bits: usize, pos: u32): void {
+  const p = bits + ((<usize>pos >> 5) << 2);
+  store<u32>(p, load<u32>(p) | (1 << (pos & 31)));
+}
+
+@inline function clearBit(bits: usize, pos: u32): void {
+  const p = bits + ((<usize>pos >> 5) << 2);
+  store<u32>(p, load<u32>(p) & ~(1 << (pos & 31)));
+}
+
+/**
+ * Host h takes in its due frames: its external input first, then each link's
+ * in link order, each in order of arrival, in batches the output vector and
+ * the tables have room for.
+ */
+function hostStep(h: usize, pos: u32, bits: usize, resumed: bool): u32 {
+  enter(ctx, h, <u32>nowF);
+  if (!resumed) hostTimers();
+  while (true) {
+    const n = batchRoom(h);
+    if (n == 0) return WAVE_OUTPUTS;
+    if (needsRoom(h, n)) {
+      store<u32>(wkRec() + WK_GROW, <u32>h);
+      store<u32>(wkRec() + WK_ROOM, n);
+      return WAVE_GROW;
+    }
+    const m = gather(h, n);
+    if (m == 0) break;
+    runBatch(<usize>load<u32>(ctx + C_IN), m);
+  }
+  keepIfPending(h, pos, bits, true);
+  return WAVE_DONE;
+}
+
+@inline function wkRec(): usize {
+  return <usize>load<u32>(net + NT_WK) + <usize>me * WK_SIZE;
+}
+
+/**
+ * How many inputs the next batch may take: each can fan out to every link
+ * (a flood, copies of captured frames), and the outputs must fit.
+ */
+function batchRoom(h: usize): u32 {
+  const out = load<u32>(ctx + C_OUT_N);
+  const free = load<u32>(ctx + C_OUT_CAP) - out;
+  const per = (load<u32>(h + H_NLINKS) + 4) << 1;
+  let n = free / per;
+  const cap = load<u32>(ctx + C_IN_CAP);
+  if (n > cap) n = cap;
+  if (n == 0 && out == 0) n = 1;
+  return n;
+}
+
+/** Whether the host's tables must grow before n more packets (src/tables/growth.ts grows them). */
+function needsRoom(h: usize, n: u32): bool {
+  const ct = <usize>load<u32>(h + H_CT);
+  if (ct != 0) {
+    const cap = load<u32>(ct + CT_CAP);
+    if (cap < load<u32>(ct + CT_MAX) && load<u32>(ct + CT_COUNT) + 2 * n + 3 > cap) return true;
+  }
+  return load<u32>(h + H_NEIGH_USED) * 2 >= load<u32>(h + H_NEIGH_MASK) + 1;
+}
+
+/** Fills the input vector with up to n due frames of host h; returns how many. */
+function gather(h: usize, n: u32): u32 {
+  const vec = <usize>load<u32>(ctx + C_IN);
+  let m: u32 = 0;
+  const ext = h + H_EXT;
+  while (m < n && listLen(ext) != 0) {
+    const buf = listShift(ext);
+    admit(vec + <usize>m * DESC_SIZE, buf, <u32>load<u16>(buf + Q_LINK), <u32>load<u8>(buf + Q_KIND));
+    m++;
+  }
+  const nlinks = load<u32>(h + H_NLINKS);
+  for (let l: u32 = 0; l < nlinks && m < n; l++) {
+    const port = <usize>load<u32>(link(l) + L_RXPORT);
+    if (port == 0) continue;
+    const pend = port + PT_PEND;
+    while (m < n && listLen(pend) != 0 && load<f64>(listHead(pend) + Q_DUE) <= nowF) {
+      admit(vec + <usize>m * DESC_SIZE, listShift(pend), l, K_RX);
+      m++;
+    }
+  }
+  return m;
+}
+
+/**
+ * Writes the descriptor d for a queued frame arriving on link l. A buffer of
+ * another worker's pool is copied into one of this worker's and goes back.
+ */
+function admit(d: usize, buf: usize, l: u32, kind: u32): void {
+  const off = <u32>load<u16>(buf + Q_OFF);
+  const len = <u32>load<u16>(buf + Q_LEN);
+  const tag = load<u32>(buf + Q_TAG);
+  wkAdd(kind == K_RX ? WK_STEPS : WK_SENT, 1);
+  const pool = <u32>load<u8>(buf + Q_POOL);
+  let flags: u32 = 0;
+  if (pool != me) {
+    const own = bufAllocFor(off + len);
+    if (own != 0) copyBytes(own + off, buf + off, len);
+    else flags = DF_NOMEM;
+    giveBack(buf);
+    buf = own;
+  }
+  if (buf != 0 && kind == K_RX && (<u32>load<u8>(link(l) + L_FLAGS) & LF_CAPTURE) != 0) capture(O_CAPTURE_IN, l, buf, off, len, tag);
+  store<u32>(d + D_BUF, <u32>buf);
+  store<u16>(d + D_OFF, <u16>off);
+  store<u16>(d + D_LEN, <u16>len);
+  store<u16>(d + D_LINK, <u16>l);
+  store<u8>(d + D_KIND, <u8>kind);
+  store<u8>(d + D_FLAGS, <u8>flags);
+  store<u32>(d + D_TAG, tag);
+}
+
+/** Frees a queued buffer into its own pool: this worker's, or another's by way of a return list. */
+export function giveBack(buf: usize): void {
+  const pool = <u32>load<u8>(buf + Q_POOL);
+  if (pool == me) {
+    bufFree(buf);
+    return;
+  }
+  const ret = <usize>load<u32>(net + NT_RET);
+  listPush(ret + <usize>(((me * workers + pool) << 1) + parity) * LIST_SIZE, buf);
+}
+
+/**
+ * After a node's step: its bit stays set while frames wait on its ports (due
+ * later), and the earliest of them is what the worker reports.
+ */
+function keepIfPending(p: usize, pos: u32, bits: usize, isHost: bool): void {
+  let earliest = INF;
+  if (isHost) {
+    const nlinks = load<u32>(p + H_NLINKS);
+    for (let l: u32 = 0; l < nlinks; l++) {
+      const port = <usize>load<u32>(link(l) + L_RXPORT);
+      if (port != 0 && listLen(port + PT_PEND) != 0) earliest = min(earliest, load<f64>(listHead(port + PT_PEND) + Q_DUE));
+    }
+  } else {
+    const n = load<u32>(p + SG_N);
+    const ports = <usize>load<u32>(p + SG_PORTS);
+    for (let i: u32 = 0; i < n; i++) {
+      const pend = ports + <usize>i * PORT_SIZE + PT_PEND;
+      if (listLen(pend) != 0) earliest = min(earliest, load<f64>(listHead(pend) + Q_DUE));
+    }
+  }
+  if (earliest == INF) {
+    clearBit(bits, pos);
+    return;
+  }
+  const w = wkRec();
+  if (earliest < load<f64>(w + WK_NEXT_DUE)) store<f64>(w + WK_NEXT_DUE, earliest);
+}
+
+// ---- between runs (the caller's thread, no worker running)
+
+/**
+ * Before a run: sets the bit of every node with frames waiting and reports,
+ * in worker 0's record, whether any is due now and the earliest later one.
+ */
+export function net_begin(n: usize, now: f64): void {
+  net = n;
+  workers = load<u32>(n + NT_WORKERS);
+  const wks = <usize>load<u32>(n + NT_WK);
+  let nowWork: u32 = 0;
+  let next = INF;
+  const nodes = <usize>load<u32>(n + NT_NODES);
+  const count = load<u32>(n + NT_NNODES);
+  for (let r: u32 = 0; r < count; r++) {
+    const node = nodes + <usize>r * NODE_SIZE;
+    const p = <usize>load<u32>(node + ND_PTR);
+    let earliest = INF;
+    if (load<u32>(node + ND_KIND) == NK_HOST) {
+      if (listLen(p + H_EXT) != 0) earliest = now;
+      const links = load<u32>(p + H_NLINKS);
+      for (let l: u32 = 0; l < links; l++) {
+        const port = <usize>load<u32>(linkOf(p, l) + L_RXPORT);
+        if (port != 0 && listLen(port + PT_PEND) != 0) earliest = min(earliest, load<f64>(listHead(port + PT_PEND) + Q_DUE));
+      }
+    } else {
+      const ports = <usize>load<u32>(p + SG_PORTS);
+      for (let i: u32 = 0; i < load<u32>(p + SG_N); i++) {
+        const pend = ports + <usize>i * PORT_SIZE + PT_PEND;
+        if (listLen(pend) != 0) earliest = min(earliest, load<f64>(listHead(pend) + Q_DUE));
+      }
+    }
+    if (earliest == INF) continue;
+    const w = wks + <usize>load<u32>(node + ND_OWNER) * WK_SIZE;
+    setBit(<usize>load<u32>(w + WK_BITS), load<u32>(node + ND_POS));
+    if (earliest <= now) nowWork = 1;
+    else next = min(next, earliest);
+  }
+  for (let k: u32 = 0; k < workers; k++) {
+    const w = wks + <usize>k * WK_SIZE;
+    store<u32>(w + WK_CURSOR, 0);
+    store<u32>(w + WK_NOW_WORK, k == 0 ? nowWork : 0);
+    store<f64>(w + WK_NEXT_DUE, k == 0 ? next : INF);
+  }
+}
+
+/**
+ * After a run: every frame still on its way joins its port's pending list,
+ * and every buffer on its way back to a pool is home, so the next run may
+ * give the nodes to other workers.
+ */
+export function net_settle(n: usize): void {
+  net = n;
+  workers = load<u32>(n + NT_WORKERS);
+  const wks = <usize>load<u32>(n + NT_WK);
+  const nodes = <usize>load<u32>(n + NT_NODES);
+  const count = load<u32>(n + NT_NNODES);
+  for (let r: u32 = 0; r < count; r++) {
+    const node = nodes + <usize>r * NODE_SIZE;
+    const p = <usize>load<u32>(node + ND_PTR);
+    if (load<u32>(node + ND_KIND) == NK_HOST) {
+      const links = load<u32>(p + H_NLINKS);
+      for (let l: u32 = 0; l < links; l++) settlePort(<usize>load<u32>(linkOf(p, l) + L_RXPORT));
+    } else {
+      const ports = <usize>load<u32>(p + SG_PORTS);
+      for (let i: u32 = 0; i < load<u32>(p + SG_N); i++) settlePort(ports + <usize>i * PORT_SIZE);
+    }
+  }
+  const act = <usize>load<u32>(n + NT_ACT);
+  const ret = <usize>load<u32>(n + NT_RET);
+  for (let i: u32 = 0; i < workers * workers * 2; i++) {
+    store<u32>(act + (<usize>i << 2), 0);
+    const l = ret + <usize>i * LIST_SIZE;
+    if (listLen(l) == 0) continue;
+    const to = (i >> 1) % workers;
+    enterContext(<usize>load<u32>(wks + <usize>to * WK_SIZE + WK_CTX));
+    while (listLen(l) != 0) bufFree(listShift(l));
+  }
+}
+
+function settlePort(port: usize): void {
+  if (port == 0) return;
+  // Only the list of the last wave's parity can hold frames (the other was taken at its start).
+  for (let k: u32 = 0; k < 2; k++) {
+    listSplice(port + PT_PEND, port + PT_OUT + <usize>k * LIST_SIZE);
+    store<u8>(port + PT_ACTIVE + k, 0);
+  }
+}
+
+@inline function linkOf(h: usize, l: u32): usize {
+  return <usize>load<u32>(h + H_LINKS) + <usize>l * LINK_SIZE;
+}
+
+/**
+ * Queues a frame (K_RX, on link l) or a packet of the host's stack
+ * (K_ORIGINATE) in buf, from context c's pool, as host h's external input,
+ * due at `due`.
+ */
+export function net_inject(c: usize, h: usize, l: u32, kind: u32, buf: usize, off: u32, len: u32, tag: u32, due: f64): void {
+  store<u16>(buf + Q_OFF, <u16>off);
+  store<u16>(buf + Q_LEN, <u16>len);
+  store<u32>(buf + Q_TAG, tag);
+  store<u8>(buf + Q_POOL, <u8>load<u32>(c + C_ID));
+  store<u8>(buf + Q_KIND, <u8>kind);
+  store<u16>(buf + Q_LINK, <u16>l);
+  store<f64>(buf + Q_DUE, due);
+  listPush(h + H_EXT, buf);
+}
+
+/** Frames and packets waiting in the network (between runs: all on pending and external lists). */
+export function net_in_flight(n: usize): u32 {
+  const nodes = <usize>load<u32>(n + NT_NODES);
+  const count = load<u32>(n + NT_NNODES);
+  let total: u32 = 0;
+  for (let r: u32 = 0; r < count; r++) {
+    const node = nodes + <usize>r * NODE_SIZE;
+    const p = <usize>load<u32>(node + ND_PTR);
+    if (load<u32>(node + ND_KIND) == NK_HOST) {
+      total += listLen(p + H_EXT);
+      const links = load<u32>(p + H_NLINKS);
+      for (let l: u32 = 0; l < links; l++) {
+        const port = <usize>load<u32>(linkOf(p, l) + L_RXPORT);
+        if (port != 0) total += listLen(port + PT_PEND);
+      }
+    } else {
+      const ports = <usize>load<u32>(p + SG_PORTS);
+      for (let i: u32 = 0; i < load<u32>(p + SG_N); i++) total += listLen(ports + <usize>i * PORT_SIZE + PT_PEND);
+    }
+  }
+  return total;
+}
