@@ -7,11 +7,12 @@ import { routeMode } from './route.js';
 import { scaleMode } from './scale.js';
 import { natMode, natNewMode, dockerMode } from './nat.js';
 import { calicoIpipMode, calicoNativeMode, ipipEncapMode, ipipDecapMode } from './calico.js';
+import { clusterMode } from './cluster.js';
 
 export type { BenchMode, BenchOptions, BenchResult } from './types.js';
 import type { BenchResult } from './types.js';
 
-export const MODES: BenchMode[] = [calicoIpipMode, calicoNativeMode, ipipEncapMode, ipipDecapMode, lpmMode, bridgeMode, routeMode, natMode, natNewMode, dockerMode, scaleMode];
+export const MODES: BenchMode[] = [calicoIpipMode, calicoNativeMode, ipipEncapMode, ipipDecapMode, lpmMode, bridgeMode, routeMode, natMode, natNewMode, dockerMode, scaleMode, clusterMode];
 
 /** What `podnet bench` runs without --mode. */
 export const DEFAULT_MODES: string[] = ['calico-ipip', 'calico-native'];

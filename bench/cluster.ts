@@ -1,0 +1,59 @@
+// Bench mode 'cluster': a simulated Calico cluster (100 nodes x 10 pods,
+// IPIP by default) on a Network, every pod sending UDP to a pod of the next
+// node; end-to-end packets per second and host-hops per second (a packet
+// passes 4 hosts: its pod, two nodes, the other pod), as a ratio of the
+// engine's own per-hop rate on the same machine in the same run.
+import { Engine } from '../src/engine/engine.js';
+import { buildCalico, calicoNetwork } from '../src/scenarios/calico.js';
+import { udpPacket } from '../src/packet/index.js';
+import type { Network } from '../src/network.js';
+import { nsPerUnit } from './timing.js';
+import type { BenchMode, BenchOptions, BenchResult } from './types.js';
+
+const PODS = 10;
+const HOPS = 4;
+
+export async function clusterPath(opts: BenchOptions & { nodes?: number; perPod?: number; ipip?: boolean }) {
+  const nodes = opts.nodes ?? (opts.quick ? 10 : 100);
+  const perPod = opts.perPod ?? 32;
+  const cluster = buildCalico({ nodes, podsPerNode: PODS, engine: new Engine(), ipipMode: opts.ipip === false ? 'Never' : 'Always' });
+  const net: Network = calicoNetwork(cluster, { workers: opts.workers, recordDeliveries: false, recordDrops: false });
+  await net.ready();
+  const payload = Math.max(0, opts.size - 4 - 14 - 20 - 8);
+  const traffic = cluster.nodes.flatMap((n, i) => n.pods.map((p, j) => {
+    const peer = cluster.nodes[(i + 1) % nodes].pods[j];
+    peer.host.listen('udp', 5201);
+    const packets = Array.from({ length: perPod }, (_, k) => udpPacket({ src: p.ip, dst: peer.ip, sport: 10000 + k, dport: 5201, size: payload }));
+    return { from: p.host.name, packets };
+  }));
+  const round = () => {
+    for (const t of traffic) net.send(t.from, t.packets);
+    return net.run();
+  };
+  // Resolve every neighbour first: the path measured is the steady state.
+  round();
+  const check = round();
+  const expected = traffic.length * perPod;
+  if (check.local !== expected) throw new Error(`cluster: ${check.local} of ${expected} packets arrived (${JSON.stringify(check)})`);
+  return { net, round, packets: expected, hosts: net.hosts.length };
+}
+
+export const clusterMode: BenchMode = {
+  name: 'cluster',
+  description: 'a Calico cluster on a Network (100 nodes x 10 pods, IPIP; --flows = nodes), pod to pod across nodes',
+  defaultSizes: [64],
+  async run(opts: BenchOptions): Promise<BenchResult[]> {
+    const c = await clusterPath({ ...opts, nodes: opts.flows || undefined });
+    try {
+      const ns = nsPerUnit(() => void c.round(), c.packets, opts.quick ? 3 : 15, 2, opts.progress);
+      const mpps = 1e3 / ns;
+      return [{
+        mode: 'cluster', size: opts.size, flows: c.hosts, workers: opts.workers, mpps, gbps: 0, nsPerPacket: ns,
+        label: `${c.hosts} hosts, pod -> node -> node -> pod`,
+        hostHopsMpps: mpps * HOPS,
+      }];
+    } finally {
+      await c.net.close();
+    }
+  },
+};
