@@ -25,7 +25,7 @@ export interface BenchPlan {
 const FLAGS: FlagSpec[] = [
   { name: 'mode', value: 'M[,M...]', help: `modes to run (default: ${DEFAULT_MODES.join(',')})` },
   { name: 'size', value: 'BYTES[,BYTES...]', help: `Ethernet frame sizes, ${MIN_FRAME}..${MAX_FRAME} (default: per mode)` },
-  { name: 'flows', value: 'N', help: 'flows, table entries or MACs (default: per mode)' },
+  { name: 'flows', value: 'N', help: 'flows, table entries, MACs or nodes: what and how many per mode (see Modes)' },
   { name: 'workers', value: 'N', help: 'worker threads (default: 1)' },
   { name: 'json', value: 'FILE', help: 'also write the results as JSON to FILE' },
   { name: 'quick', help: 'short runs with small tables, for smoke tests' },
@@ -37,7 +37,11 @@ export const benchVerb: Verb = {
   flags: FLAGS,
   notes: () => {
     const width = Math.max(...MODES.map((m) => m.name.length));
-    return ['Modes:', ...MODES.map((m) => `  ${m.name.padEnd(width)}  ${m.description}`)].join('\n');
+    const modes = MODES.flatMap((m) => [
+      `  ${m.name.padEnd(width)}  ${m.description}`,
+      `  ${''.padEnd(width)}  --flows: ${m.flows.what}, ${count(m.flows.min)}..${count(m.flows.max)}${m.sizes ? `; --size ${m.sizes.min}..${m.sizes.max}` : ''}`,
+    ]);
+    return ['Modes:', ...modes].join('\n');
   },
   async run(args) {
     const plan = planFromArgs(args);
@@ -72,12 +76,33 @@ export function planFromArgs(args: ParsedArgs): BenchPlan {
     return size;
   });
 
+  for (const size of sizes ?? []) {
+    for (const mode of modes) {
+      const r = mode.sizes;
+      if (r && (size < r.min || size > r.max)) throw new UsageError(`--size ${size}: ${mode.name} takes ${r.min}..${r.max} bytes (${r.why})`);
+    }
+  }
+
+  // --flows means something different to each mode; each takes any value in its range.
   const flowsText = last('flows');
-  const flows = flowsText === undefined ? 0 : positive('flows', flowsText);
+  let flows = 0;
+  if (flowsText !== undefined) {
+    const n = /^\d+$/.test(flowsText) ? Number(flowsText) : NaN;
+    for (const mode of modes) {
+      const r = mode.flows;
+      const range = `${mode.name} takes ${count(r.min)}..${count(r.max)} ${r.what}`;
+      if (Number.isNaN(n)) throw new UsageError(`--flows ${flowsText}: not a whole number (${range})`);
+      if (n < r.min || n > r.max) throw new UsageError(`--flows ${flowsText}: ${range}`);
+    }
+    flows = n;
+  }
 
   const workersText = last('workers');
-  const workers = workersText === undefined ? 1 : positive('workers', workersText);
-  if (workers > 1) throw new UsageError(`--workers ${workers}: workers > 1 are not supported yet`);
+  if (workersText !== undefined && workersText !== '1') {
+    const what = /^\d+$/.test(workersText) ? '' : 'not a whole number; ';
+    throw new UsageError(`--workers ${workersText}: ${what}1..1 for now (worker threads are not supported yet)`);
+  }
+  const workers = 1;
 
   const jsonText = last('json');
   const json = jsonText === undefined ? undefined : writablePath(jsonText);
@@ -101,16 +126,12 @@ function listOf(args: ParsedArgs, name: string): string[] | undefined {
 function integer(name: string, text: string): number {
   // Plain decimal digits only: "1e3", "0x40" and "64.5" are typos more often than intent.
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) {
-    throw new UsageError(`--${name} ${text}: not a whole number`);
+    throw new UsageError(`--${name} ${text}: not a whole number (a frame is ${MIN_FRAME}..${MAX_FRAME} bytes)`);
   }
   return Number(text);
 }
 
-function positive(name: string, text: string): number {
-  const n = /^-?\d+$/.test(text) ? Number(text) : NaN;
-  if (!(n >= 1) || !Number.isSafeInteger(n)) throw new UsageError(`--${name} ${text}: must be a positive integer`);
-  return n;
-}
+const count = (n: number) => n.toLocaleString('en-US');
 
 /** Checked up front, so a typo in the path does not cost a whole run. */
 function writablePath(file: string): string {
