@@ -66,7 +66,7 @@ export function buildScenario(scenario: Scenario, opts: BuildOptions = {}): Buil
     const part = scenario.segments.find((s) => s.name === name);
     const join = () => net.segment(name, seg.members, { learning: seg.learning, latencyMs: seg.latencyMs });
     if (part) attempt(scenario, part, join);
-    else join();
+    else if (seg.members.length > 1) join(); // a one-node cluster's underlay has nobody to reach
   }
   return { scenario, net };
 }
