@@ -4,6 +4,7 @@ import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DEFAULT_MODES, MODES, findMode, relate } from '../../bench/index.js';
 import { buildReport, formatTable, machineInfo } from '../../bench/report.js';
+import { renderHtml } from '../../bench/html.js';
 import type { BenchMode, BenchResult } from '../../bench/types.js';
 import { UsageError, packageVersion, type FlagSpec, type ParsedArgs, type Verb } from './podnet.js';
 
@@ -20,6 +21,8 @@ export interface BenchPlan {
   quick: boolean;
   /** Where --json writes the report (absolute). */
   json?: string;
+  /** Where --html writes the page with charts (absolute). */
+  html?: string;
 }
 
 const FLAGS: FlagSpec[] = [
@@ -28,11 +31,12 @@ const FLAGS: FlagSpec[] = [
   { name: 'flows', value: 'N', help: 'flows, table entries, MACs or nodes: what and how many per mode (see Modes)' },
   { name: 'workers', value: 'N', help: 'worker threads (default: 1)' },
   { name: 'json', value: 'FILE', help: 'also write the results as JSON to FILE' },
+  { name: 'html', value: 'FILE', help: 'also write a page with charts of the results (IPIP against native) to FILE' },
   { name: 'quick', help: 'short runs with small tables, for smoke tests' },
 ];
 
 export const benchVerb: Verb = {
-  usage: 'podnet bench [--mode M[,M...]] [--size BYTES[,BYTES...]] [--flows N] [--workers N] [--json FILE] [--quick]',
+  usage: 'podnet bench [--mode M[,M...]] [--size BYTES[,BYTES...]] [--flows N] [--workers N] [--json FILE] [--html FILE] [--quick]',
   description: 'Measures the data plane in million packets per second, next to the baselines each mode brings.',
   flags: FLAGS,
   notes: () => {
@@ -47,10 +51,14 @@ export const benchVerb: Verb = {
     const plan = planFromArgs(args);
     const results = await runBench(plan, progressDisplay(process.stderr));
     process.stdout.write(formatTable(results));
+    const report = buildReport(results, packageVersion(), machineInfo(), new Date());
     if (plan.json) {
-      const report = buildReport(results, packageVersion(), machineInfo(), new Date());
       writeFileSync(plan.json, JSON.stringify(report, null, 2) + '\n');
       process.stderr.write(`bench: wrote ${plan.json}\n`);
+    }
+    if (plan.html) {
+      writeFileSync(plan.html, renderHtml(report));
+      process.stderr.write(`bench: wrote ${plan.html}\n`);
     }
     return 0;
   },
@@ -105,9 +113,11 @@ export function planFromArgs(args: ParsedArgs): BenchPlan {
   const workers = 1;
 
   const jsonText = last('json');
-  const json = jsonText === undefined ? undefined : writablePath(jsonText);
+  const json = jsonText === undefined ? undefined : writablePath('json', jsonText);
+  const htmlText = last('html');
+  const html = htmlText === undefined ? undefined : writablePath('html', htmlText);
 
-  return { modes, sizes: sizes && [...new Set(sizes)], flows, workers, quick: args.flags.has('quick'), json };
+  return { modes, sizes: sizes && [...new Set(sizes)], flows, workers, quick: args.flags.has('quick'), json, html };
 }
 
 /** Values of a list flag: repeated flags and commas both add items. */
@@ -134,11 +144,11 @@ function integer(name: string, text: string): number {
 const count = (n: number) => n.toLocaleString('en-US');
 
 /** Checked up front, so a typo in the path does not cost a whole run. */
-function writablePath(file: string): string {
+function writablePath(flag: string, file: string): string {
   const path = resolve(file);
   const dir = dirname(path);
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--json ${file}: no directory ${dir}`);
-  if (existsSync(path) && statSync(path).isDirectory()) throw new UsageError(`--json ${file}: is a directory`);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--${flag} ${file}: no directory ${dir}`);
+  if (existsSync(path) && statSync(path).isDirectory()) throw new UsageError(`--${flag} ${file}: is a directory`);
   return path;
 }
 
