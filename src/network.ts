@@ -1,11 +1,11 @@
 // Network: hosts and the wires between their links. Frames move on a virtual
 // clock in a fixed order, batch by batch, so a whole cluster runs the same way
 // every time and any link can be captured to pcap.
-import { writeFileSync } from 'node:fs';
 import { Host, type HostOptions, type Output } from './host.js';
 import { Engine } from './engine/engine.js';
 import { mainContext } from './engine/context.js';
 import { PcapWriter } from './packet/pcap.js';
+import { nodeBuiltins } from './platform.js';
 
 /** The most frames handed to a host in one call: the engine's batch. */
 const BATCH = 256;
@@ -89,8 +89,11 @@ export class Capture {
     return w.bytes();
   }
 
+  /** Writes the pcap file (Node; in a browser, take pcap()'s bytes). */
   save(path: string): void {
-    writeFileSync(path, this.pcap());
+    const node = nodeBuiltins();
+    if (!node) throw new Error('capture save: files are written under Node; in a browser, use pcap()');
+    node.fs.writeFileSync(path, this.pcap());
   }
 }
 
