@@ -3,11 +3,12 @@
 // path in headless Chromium (Debian's package; .ci/run installs it), and the
 // page `podnet bench --html` writes renders its charts without a console error.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { codeBlocks, readme } from './helpers/snippets.js';
 
 const root = join(import.meta.dirname, '..');
 const CHROMIUM = '/usr/bin/chromium';
@@ -91,6 +92,35 @@ describe.skipIf(!hasChromium)('in headless Chromium', () => {
     expect(state.log).toMatch(/node1-pod1 \(10\.244\.0\.1\) pinged node2-pod1 \(10\.244\.0\.65\): answered/);
     expect(state.log).toMatch(/node1:eth0 -> node2:eth0 {2}192\.168\.0\.10 > 192\.168\.0\.11 IPIP/);
     await page.close();
+  });
+
+  it("the README's browser snippet runs as written in a page", async () => {
+    const [snippet] = codeBlocks(readme()).filter((b) => b.lang === 'js' && b.code.includes("from 'podnet/browser'"));
+    expect(snippet).toBeDefined();
+    // A site of its own that has the package where a bundler would put it.
+    const site = mkdtempSync(join(tmpdir(), 'podnet-site-'));
+    const own = await (await import(pathToFileURL(join(root, 'examples', 'browser', 'serve.mjs')).href)).startServer({ root: site });
+    try {
+      for (const d of ['dist', 'build']) symlinkSync(join(root, d), join(site, d), 'dir');
+      writeFileSync(join(site, 'index.html'), [
+        '<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,">',
+        '<script type="importmap">{ "imports": { "podnet/browser": "/dist/src/browser.js" } }</script>',
+        '</head><body data-state="loading"><script type="module">',
+        snippet.code,
+        "document.body.dataset.state = 'done';",
+        "document.body.dataset.hosts = String(net.hosts.length);",
+        '</script></body></html>',
+      ].join('\n'));
+      const { page, problems } = await open(own.url);
+      // On an error the state stays 'loading' and the problems say why.
+      await page.waitForFunction(() => document.body.dataset.state === 'done', null, { timeout: 30_000 }).catch(() => {});
+      expect(problems).toEqual([]);
+      expect(await page.evaluate(() => document.body.dataset.hosts)).toBe('4');
+      await page.close();
+    } finally {
+      await own.close();
+      rmSync(site, { recursive: true, force: true });
+    }
   });
 
   it('podnet bench --html writes a page whose charts render without a console error', async () => {
