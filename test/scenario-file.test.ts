@@ -9,6 +9,7 @@ import { parseProbe, parseProperty } from '../src/scenarios/grammar.js';
 import { buildScenario } from '../src/scenarios/build.js';
 import { runScenario } from '../src/scenarios/check.js';
 import { builtinScenario } from '../src/scenarios/builtin.js';
+import { MAX_MTU } from '../src/nouns/common.js';
 
 function errorOf(f: () => unknown): ScenarioError {
   try {
@@ -37,7 +38,7 @@ hosts:
 describe('reading a scenario', () => {
   it('names the path and the line of a bad field, in YAML', () => {
     const e = errorOf(() => parseScenarioText(twoHosts));
-    expect(e.message).toBe('hosts[1].links[0].mtu: 99999 is out of range 68..1906');
+    expect(e.message).toBe(`hosts[1].links[0].mtu: 99999 is out of range 68..${MAX_MTU}`);
     expect(e.line).toBe(12);
   });
 
