@@ -134,9 +134,9 @@ describe.skipIf(!hasChromium)('in headless Chromium', () => {
       // Self-contained: nothing to fetch, nothing to run.
       expect(html).not.toMatch(/<script|<link|src=|url\(/);
       const { page, problems } = await open(pathToFileURL(file).href);
-      const charts = await page.evaluate(() => [...document.querySelectorAll('figure svg')].map((svg) => ({
+      const charts = await page.evaluate(() => Array.from(document.querySelectorAll('figure svg')).map((svg) => ({
         title: svg.querySelector('title')!.textContent,
-        bars: [...svg.querySelectorAll('rect.bar')].map((b) => Math.round(b.getBoundingClientRect().height)),
+        bars: Array.from(svg.querySelectorAll('rect.bar')).map((b) => Math.round(b.getBoundingClientRect().height)),
         width: svg.getBoundingClientRect().width,
       })));
       expect(problems).toEqual([]);

@@ -163,6 +163,11 @@ properties: ["from gw to 192.168.0.11: answered"]
     expect(() => buildScenario(s)).not.toThrow();
   });
 
+  it("names the builder when it refuses (a container named like one of the builder's hosts)", () => {
+    expect(errorOf(() => buildScenario(readScenario({ docker: { containers: [{ name: 'router' }] } }))).message).toBe('docker: network: a host named router exists');
+    expect(errorOf(() => buildScenario(readScenario({ calico: { nodes: 2000, podsPerNode: 1 } }))).message).toMatch(/^calico: the pool has too few \/26 blocks/);
+  });
+
   it('loads iptables-save text, and reports its bad line at the field', () => {
     const bad = readScenario({ hosts: [{ name: 'a', iptables: ['*filter', '-A FORWARD -j NOPE', 'COMMIT'] }] });
     expect(errorOf(() => buildScenario(bad)).message).toMatch(/^hosts\[0\]\.iptables: .*line 2/);

@@ -26,7 +26,7 @@ export function buildScenario(scenario: Scenario, opts: BuildOptions = {}): Buil
   const segments = new Map<string, { members: string[]; learning?: boolean; latencyMs?: number }>();
   if (scenario.docker) {
     const d = scenario.docker;
-    net = buildDocker({ containers: d.containers, userlandProxy: d.userlandProxy, engine }).net;
+    net = attempt(scenario, d, () => buildDocker({ containers: d.containers, userlandProxy: d.userlandProxy, engine }).net);
   } else {
     net = new Network({ engine });
     if (scenario.calico) {

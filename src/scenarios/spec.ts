@@ -118,6 +118,8 @@ export function readScenario(doc: unknown, opts: { fallbackName?: string; locate
     locate,
   };
   if (scenario.docker && scenario.calico) f.calico.fail('a scenario uses one builder at most (docker or calico)');
+  if (scenario.docker) paths.set(scenario.docker, f.docker.at);
+  if (scenario.calico) paths.set(scenario.calico, f.calico.at);
   const names = new Set<string>();
   for (const [i, h] of scenario.hosts.entries()) {
     if (names.has(h.name)) f.hosts.child(i).child('name').fail(`host ${h.name} is listed twice`);
