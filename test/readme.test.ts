@@ -40,6 +40,17 @@ describe('README', () => {
     expect(typeErrors([...files, ...examples(), join(root, 'examples', 'browser', 'serve.mjs')])).toEqual([]);
   });
 
+  it('its scenario (YAML) holds under podnet run', () => {
+    const yaml = blocks.filter((b) => b.lang === 'yaml');
+    expect(yaml.length).toBeGreaterThanOrEqual(1);
+    for (const b of yaml) {
+      const file = join(dir, `readme-${b.line}.yaml`);
+      writeFileSync(file, b.code);
+      const r = spawnSync(process.execPath, [join(root, 'bin', 'podnet.js'), 'run', file], { encoding: 'utf8' });
+      expect(r.status, r.stdout + r.stderr).toBe(0);
+    }
+  });
+
   it('names only commands and options podnet has', () => {
     const commands = blocks.filter((b) => b.lang === 'text' || b.lang === 'sh').flatMap((b) => b.code.split('\n')).filter((l) => /^(podnet|node bin\/podnet\.js) /.test(l));
     expect(commands.length).toBeGreaterThanOrEqual(5);
