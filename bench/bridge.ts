@@ -23,6 +23,8 @@ function macOf(i: number): string {
 export const bridgeMode: BenchMode = {
   name: 'bridge',
   description: 'L2 forwarding through a bridge with 64K learned MACs (learning on)',
+  // Two MACs at least: every frame goes to a MAC on another port.
+  flows: { what: 'learned MACs', min: 2, max: 262_144 },
   async run(opts: BenchOptions): Promise<BenchResult[]> {
     const macs = opts.flows || (opts.quick ? 16_384 : 65_536);
     const e = new Engine({ initialMiB: 64 });
@@ -94,7 +96,7 @@ export const bridgeMode: BenchMode = {
       while (portOf(dst) === portOf(src)) dst = rnd() % modelMacs;
       sample.push({ link: `veth${portOf(src)}`, frame: ethernetFrame({ dst: macOf(dst), src: macOf(src), ethertype: 0x88b5 }, payload) });
     }
-    const model = modelMpps((m) => {
+    const model = await modelMpps((m) => {
       m.link.add({ name: 'br0', type: 'bridge', mac: '02:00:00:00:00:b0', fdbMax: macs * 2 });
       for (let p = 0; p < PORTS; p++) m.link.add({ name: `veth${p}`, type: 'veth', mac: `02:00:00:00:00:0${p}`, master: 'br0' });
       m.receive(hello.slice(0, modelMacs).map((f, i) => ({ ...f, tag: i })), 0);

@@ -11,7 +11,12 @@ import type { BenchMode, BenchOptions, BenchResult } from './types.js';
 
 const BATCH = 256;
 const PODS = 10;
-const TEMPLATES = 4096;
+/** Flows by default; the templates are the flows repeated to whole batches. */
+const DEFAULT_FLOWS = 4096;
+export const CALICO_FLOWS = { what: 'UDP flows between the pods', min: 1, max: 65_536 };
+const TUNNEL_MTU = 1480;
+/** The largest frame (FCS included) whose IPv4 packet fits tunl0. */
+const MAX_IPIP_SIZE = TUNNEL_MTU + 14 + 4;
 type Fn = (...a: number[]) => number;
 type Kind = 'calico-ipip' | 'calico-native' | 'ipip-encap' | 'ipip-decap';
 
@@ -45,25 +50,27 @@ function setup(kind: Kind, opts: BenchOptions): Path {
   const frameLen = opts.size - 4; // without the FCS
   const payload = frameLen - 14 - 20 - 8;
   if (payload < 0) throw new Error(`${kind}: --size ${opts.size} is too small for a UDP frame`);
-  if (frameLen - 14 > 1480 && ipip) throw new Error(`${kind}: --size ${opts.size} does not fit tunl0's MTU of 1480`);
-  const flows = opts.flows || TEMPLATES;
+  if (frameLen - 14 > TUNNEL_MTU && ipip) throw new Error(`${kind}: --size ${opts.size} does not fit tunl0's MTU of ${TUNNEL_MTU}`);
+  const flows = opts.flows || DEFAULT_FLOWS;
   const stride = (frameLen + 63) & ~63;
-  const templates = Math.min(flows, TEMPLATES);
+  // Whole batches of templates: flow i % flows in slot i.
+  const templates = Math.ceil(flows / BATCH) * BATCH;
   const tmpl = e.alloc(templates * stride);
   const frames: Uint8Array[] = [];
   for (let i = 0; i < templates; i++) {
-    const a = i % PODS;
-    const b = (i >> 4) % PODS;
-    const ip = udpPacket({ src: n1.pods[a].ip, dst: n2.pods[b].ip, sport: 10000 + (i % 50000), dport: 5201, size: payload });
+    const f = i % flows;
+    const a = f % PODS;
+    const b = Math.floor(f / PODS) % PODS;
+    const ip = udpPacket({ src: n1.pods[a].ip, dst: n2.pods[b].ip, sport: 10000 + Math.floor(f / (PODS * PODS)), dport: 5201, size: payload });
     frames.push(ipFrame(CALI_MAC, podMac(1, a), ip));
   }
   const hosts = [n1.host, n2.host];
-  const n1Links = frames.map((_, i) => n1.host.link.get(n1.pods[i % PODS].cali).index);
+  const n1Links = frames.map((_, i) => n1.host.link.get(n1.pods[(i % flows) % PODS].cali).index);
   const eth0On2 = n2.host.link.get('eth0').index;
   hosts.forEach((h) => h.commit());
   if (kind === 'ipip-decap') {
     // Node 2 alone, fed with what node 1 puts on the underlay.
-    const out = n1.host.receive(frames.map((frame, i) => ({ link: n1.pods[i % PODS].cali, frame })), 0);
+    const out = n1.host.receive(frames.map((frame, i) => ({ link: n1.pods[(i % flows) % PODS].cali, frame })), 0);
     const encapsulated = out.filter((o) => o.kind === 'tx').map((o) => (o as { frame: Uint8Array }).frame);
     if (encapsulated.length !== templates) throw new Error('ipip-decap: node 1 did not encapsulate every frame');
     const s2 = (encapsulated[0].length + 63) & ~63;
@@ -140,6 +147,8 @@ function mode(kind: Kind, description: string): BenchMode {
     name: kind,
     description,
     defaultSizes: kind.startsWith('calico') ? [64, 512, 1400] : [64],
+    flows: CALICO_FLOWS,
+    ...(kind === 'calico-native' ? {} : { sizes: { min: 64, max: MAX_IPIP_SIZE, why: `an IPIP frame's packet must fit tunl0's MTU of ${TUNNEL_MTU}` } }),
     async run(opts: BenchOptions): Promise<BenchResult[]> {
       const p = calicoPath(kind, opts);
       const batch = p.batch;
@@ -152,7 +161,7 @@ function mode(kind: Kind, description: string): BenchMode {
       const ipip = kind !== 'calico-native';
       const underlayBytes = opts.size + (ipip ? 20 : 0);
       return [{
-        mode: kind, size: opts.size, flows: Math.min(opts.flows || TEMPLATES, TEMPLATES), workers: 1,
+        mode: kind, size: opts.size, flows: opts.flows || DEFAULT_FLOWS, workers: 1,
         mpps, gbps: gbps(mpps, opts.size), nsPerPacket: ns,
         label: kind === 'ipip-encap' ? 'node 1: pod -> tunl0 -> eth0' : kind === 'ipip-decap' ? 'node 2: eth0 -> tunl0 -> pod' : 'pod -> node1 -> underlay -> node2 -> pod',
         underlayFrame: underlayBytes,

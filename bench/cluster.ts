@@ -42,6 +42,7 @@ export const clusterMode: BenchMode = {
   name: 'cluster',
   description: 'a Calico cluster on a Network (100 nodes x 10 pods, IPIP; --flows = nodes), pod to pod across nodes',
   defaultSizes: [64],
+  flows: { what: 'nodes (10 pods each)', min: 2, max: 1000 },
   async run(opts: BenchOptions): Promise<BenchResult[]> {
     const c = await clusterPath({ ...opts, nodes: opts.flows || undefined });
     try {

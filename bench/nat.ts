@@ -11,10 +11,13 @@ import { udpPacket, tcpPacket, ipFrame } from '../src/packet/craft.js';
 import { dockerRules } from '../src/scenarios/docker.js';
 import { nsPerUnit, gbps } from './timing.js';
 import type { BenchMode, BenchOptions, BenchResult } from './types.js';
-import { ModelHost } from '../test/model/host.js';
+import type { ModelHost } from '../test/model/host.js';
 import { median } from './timing.js';
+import { modelHosts } from './baseline.js';
 
 const BATCH = 256;
+/** The connections a nat mode takes: the conntrack table holds twice as many. */
+const CONNECTIONS = { what: 'connections', min: 1, max: 1_048_576 };
 type Fn = (...a: number[]) => number;
 
 const GW_IN_MAC = '02:00:0a:00:00:01';
@@ -57,16 +60,15 @@ function gateway(e: Engine, max: number): Host {
   return configureGateway(new Host({ name: 'gw', forwarding: true, engine: e }), max);
 }
 
-function modelGateway(max: number): ModelHost {
-  return configureGateway(ModelHost.create({ name: 'gw', forwarding: true }), max);
-}
-
 /**
  * The model's rate on `flows` flows: new connections (the first pass) or
- * established ones (the passes after), in million packets per second.
+ * established ones (the passes after), in million packets per second; null
+ * when the model is absent (an installed podnet).
  */
-function modelRates(flows: number, size: number): { established: number; fresh: number } {
-  const m = modelGateway(flows * 2);
+async function modelRates(flows: number, size: number): Promise<{ established: number | null; fresh: number | null }> {
+  const model = await modelHosts();
+  if (!model) return { established: null, fresh: null };
+  const m: ModelHost = configureGateway(model.ModelHost.create({ name: 'gw', forwarding: true }), flows * 2);
   const frames = Array.from({ length: flows }, (_, i) => ({ link: 'eth0', frame: flowFrame(i, size), tag: i }));
   const pass = () => {
     const t0 = process.hrtime.bigint();
@@ -94,22 +96,31 @@ interface Replay {
   vec: number;
 }
 
-/** count frames in a template area, replayed BATCH at a time through one input vector. */
+/**
+ * count flows' frames in a template area, replayed BATCH at a time through
+ * one input vector; the last batch is filled up with the first flows again.
+ */
 function replay(e: Engine, frames: (i: number) => Uint8Array, count: number, link: number): Replay {
   const ctx = new Context(e, { buffers: BATCH * 2 });
   const first = frames(0);
   const stride = (first.length + 63) & ~63;
-  const tmpl = e.alloc(count * stride);
-  for (let i = 0; i < count; i++) e.u8.set(frames(i), tmpl + i * stride);
+  const slots = batchesOf(count) * BATCH;
+  const tmpl = e.alloc(slots * stride);
+  for (let i = 0; i < slots; i++) e.u8.set(frames(i % count), tmpl + i * stride);
   for (let i = 0; i < BATCH; i++) ctx.setInput(i, L.K_RX, link, first, i);
   ctx.recordDrops = false;
   return { ctx, tmpl, stride, count, vec: ctx.input };
 }
 
+/** Whole batches that hold count frames. */
+function batchesOf(count: number): number {
+  return Math.ceil(count / BATCH);
+}
+
 function runner(e: Engine, host: Host, r: Replay): (b: number) => number {
   const process = e.dp.process as Fn;
   const refill = e.dp.rx_refill as Fn;
-  const batches = Math.floor(r.count / BATCH);
+  const batches = batchesOf(r.count);
   return (b: number) => {
     refill(r.vec, BATCH, r.tmpl + (b % batches) * BATCH * r.stride, r.stride);
     return process(r.ctx.ptr, host.ptr, r.vec, BATCH, 1);
@@ -119,16 +130,17 @@ function runner(e: Engine, host: Host, r: Replay): (b: number) => number {
 export const natMode: BenchMode = {
   name: 'nat',
   description: 'established UDP connections through MASQUERADE, at 100K and 1M connections',
+  flows: CONNECTIONS,
   async run(opts: BenchOptions): Promise<BenchResult[]> {
     const sizes = opts.flows ? [opts.flows] : opts.quick ? [10_000] : [100_000, 1_000_000];
-    const model = modelRates(opts.quick ? 2048 : 8192, opts.size);
+    const model = await modelRates(opts.quick ? 2048 : 8192, opts.size);
     const out: BenchResult[] = [];
     for (const [k, conns] of sizes.entries()) {
       const e = new Engine({ initialMiB: 64 });
       const gw = gateway(e, conns * 2);
       const r = replay(e, (i) => flowFrame(i, opts.size), conns, 0);
       const run = runner(e, gw, r);
-      const batches = Math.floor(conns / BATCH);
+      const batches = batchesOf(conns);
       // Every flow's first packet: the connections are made (and the table grows between batches).
       const t0 = performance.now();
       for (let b = 0; b < batches; b++) {
@@ -137,7 +149,7 @@ export const natMode: BenchMode = {
         if (n !== BATCH) throw new Error(`nat: ${BATCH - n} of a batch dropped: ${JSON.stringify(gw.stats().drops)}`);
       }
       const setupMs = performance.now() - t0;
-      if (gw.conntrack.count !== batches * BATCH) throw new Error(`nat: ${gw.conntrack.count} connections, expected ${batches * BATCH}`);
+      if (gw.conntrack.count !== conns) throw new Error(`nat: ${gw.conntrack.count} connections, expected ${conns}`);
       let b = 0;
       const perRound = 200;
       const ns = nsPerUnit(() => {
@@ -146,8 +158,8 @@ export const natMode: BenchMode = {
       if (gw.stats().fates.dropped) throw new Error('nat: packets were dropped');
       const mpps = 1e3 / ns;
       out.push({
-        mode: 'nat', size: opts.size, flows: batches * BATCH, workers: 1, mpps, gbps: gbps(mpps, opts.size), nsPerPacket: ns,
-        label: `MASQUERADE, ${batches * BATCH} connections`,
+        mode: 'nat', size: opts.size, flows: conns, workers: 1, mpps, gbps: gbps(mpps, opts.size), nsPerPacket: ns,
+        label: `MASQUERADE, ${conns} connections`,
         baselines: { model: model.established },
         baselineTableSize: opts.quick ? 2048 : 8192,
         setupMs: Math.round(setupMs),
@@ -160,13 +172,14 @@ export const natMode: BenchMode = {
 export const natNewMode: BenchMode = {
   name: 'nat-new',
   description: 'new connections per second through MASQUERADE (rules, port choice, entry creation)',
+  flows: CONNECTIONS,
   async run(opts: BenchOptions): Promise<BenchResult[]> {
     const conns = opts.flows || (opts.quick ? 65_536 : 1_048_576);
     const e = new Engine({ initialMiB: 64 });
     const gw = gateway(e, conns * 2);
     const r = replay(e, (i) => flowFrame(i, opts.size), conns, 0);
     const run = runner(e, gw, r);
-    const batches = Math.floor(conns / BATCH);
+    const batches = batchesOf(conns);
     // The table is grown to its final size first, so growth is not measured.
     for (let b = 0; b < batches; b++) {
       gw.commit();
@@ -181,14 +194,14 @@ export const natNewMode: BenchMode = {
       rounds.push(Number(process.hrtime.bigint() - t0) / (batches * BATCH));
       opts.progress((round + 1) / 4);
     }
-    if (gw.conntrack.count !== batches * BATCH) throw new Error(`nat-new: ${gw.conntrack.count} connections, expected ${batches * BATCH}: ${JSON.stringify(gw.stats().drops)} ${JSON.stringify(gw.stats().stages)}`);
+    if (gw.conntrack.count !== conns) throw new Error(`nat-new: ${gw.conntrack.count} connections, expected ${conns}: ${JSON.stringify(gw.stats().drops)} ${JSON.stringify(gw.stats().stages)}`);
     rounds.sort((a, b) => a - b);
     const ns = rounds[rounds.length >> 1];
     const mpps = 1e3 / ns;
     return [{
-      mode: 'nat-new', size: opts.size, flows: batches * BATCH, workers: 1, mpps, gbps: gbps(mpps, opts.size), nsPerPacket: ns,
+      mode: 'nat-new', size: opts.size, flows: conns, workers: 1, mpps, gbps: gbps(mpps, opts.size), nsPerPacket: ns,
       label: 'new connections (M/s)',
-      baselines: { model: modelRates(opts.quick ? 2048 : 8192, opts.size).fresh },
+      baselines: { model: (await modelRates(opts.quick ? 2048 : 8192, opts.size)).fresh },
     }];
   },
 };
@@ -196,6 +209,7 @@ export const natNewMode: BenchMode = {
 export const dockerMode: BenchMode = {
   name: 'docker',
   description: "Docker's published-port path: outside -> host:8080 -> DNAT -> docker0 -> container:80",
+  flows: { ...CONNECTIONS, what: 'client connections' },
   async run(opts: BenchOptions): Promise<BenchResult[]> {
     const flows = opts.flows || 65_536;
     const e = new Engine({ initialMiB: 64 });
@@ -223,7 +237,7 @@ export const dockerMode: BenchMode = {
     const all = (n: number, what: string) => {
       if (n !== BATCH) throw new Error(`docker: ${BATCH - n} ${what} of a batch did not come through: ${JSON.stringify(host.stats().drops)}`);
     };
-    for (let b = 0; b < Math.floor(flows / BATCH); b++) {
+    for (let b = 0; b < batchesOf(flows); b++) {
       host.commit();
       all(runSyn(b), 'SYNs');
     }
@@ -234,10 +248,10 @@ export const dockerMode: BenchMode = {
     const veth0 = host.link.get('veth0').index;
     const synack = replay(e, reply, flows, veth0);
     const runSynAck = runner(e, host, synack);
-    for (let b = 0; b < Math.floor(flows / BATCH); b++) all(runSynAck(b), 'SYN-ACKs');
+    for (let b = 0; b < batchesOf(flows); b++) all(runSynAck(b), 'SYN-ACKs');
     const ack = replay(e, (i) => frame(i, 'A'), flows, eth0);
     const run = runner(e, host, ack);
-    for (let b = 0; b < Math.floor(flows / BATCH); b++) {
+    for (let b = 0; b < batchesOf(flows); b++) {
       const n = run(b);
       if (n !== BATCH) throw new Error(`docker: ${BATCH - n} of a batch dropped: ${JSON.stringify(host.stats().drops)}`);
     }
@@ -248,7 +262,7 @@ export const dockerMode: BenchMode = {
     }, perRound * BATCH, opts.quick ? 5 : 21, 3, opts.progress);
     const mpps = 1e3 / ns;
     return [{
-      mode: 'docker', size: opts.size, flows: Math.floor(flows / BATCH) * BATCH, workers: 1, mpps, gbps: gbps(mpps, opts.size), nsPerPacket: ns,
+      mode: 'docker', size: opts.size, flows, workers: 1, mpps, gbps: gbps(mpps, opts.size), nsPerPacket: ns,
       label: 'outside -> host:8080 -> container:80, established',
     }];
   },

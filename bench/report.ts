@@ -77,10 +77,10 @@ function renderColumns(columns: Column[], results: BenchResult[]): string {
   return rows.map(line).join('\n') + '\n';
 }
 
-/** `model 0.91 Mpps (x35)` for each baseline, ours over theirs. */
+/** `model 0.91 Mpps (x35)` for each baseline, ours over theirs; `model absent` where it is not installed. */
 export function formatBaselines(r: BenchResult): string {
   return Object.entries(r.baselines ?? {})
-    .map(([name, mpps]) => `${name} ${formatNumber(mpps)} Mpps (${formatSpeedup(r.mpps, mpps)})`)
+    .map(([name, mpps]) => (mpps === null ? `${name} absent` : `${name} ${formatNumber(mpps)} Mpps (${formatSpeedup(r.mpps, mpps)})`))
     .join(', ');
 }
 

@@ -12,6 +12,8 @@ const PODS = 10;
 export const scaleMode: BenchMode = {
   name: 'scale',
   description: 'build a Calico cluster (--flows = nodes, default 1000, 10 pods each) and ping across it',
+  // Two nodes at least, for an underlay between them; the default pool, a /16, holds 1,024 /26 blocks, one per node.
+  flows: { what: 'nodes (10 pods each)', min: 2, max: 1024 },
   async run(opts: BenchOptions): Promise<BenchResult[]> {
     const nodes = opts.flows || (opts.quick ? 100 : 1000);
     const pings = nodes * PODS;

@@ -26,8 +26,8 @@ export interface BenchResult {
   nsPerPacket: number;
   /** What was measured, for the printed table. */
   label?: string;
-  /** Baselines measured in the same run: name -> Mpps. */
-  baselines?: Record<string, number>;
+  /** Baselines measured in the same run: name -> Mpps; null: absent here (not installed). */
+  baselines?: Record<string, number | null>;
   [extra: string]: unknown;
 }
 
@@ -36,5 +36,9 @@ export interface BenchMode {
   description: string;
   /** Frame sizes the mode runs when --size is not given. */
   defaultSizes?: number[];
+  /** What --flows counts for this mode, and the values it takes (every one of them works). */
+  flows: { what: string; min: number; max: number };
+  /** Frame sizes it takes, when narrower than 64..1514, and why. */
+  sizes?: { min: number; max: number; why: string };
   run(opts: BenchOptions): Promise<BenchResult[]>;
 }

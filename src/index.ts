@@ -1,13 +1,6 @@
-// podnet's public API.
-export { Host } from './host.js';
-export type {
-  HostOptions, HostStats, LinkSpec, LinkChange, LinkInfo, LinkType, RouteSpec, RouteInfo, NeighInfo, FdbInfo, Output,
-} from './host.js';
-export { Engine, defaultEngine } from './engine/engine.js';
-export type { EngineOptions } from './engine/engine.js';
-export { Context } from './engine/context.js';
-export * as packet from './packet/index.js';
-export { Network, Capture } from './network.js';
-export type { NetworkOptions, WireOptions, SegmentOptions, RunOptions, RunSummary, Delivery, DropRecord, CapturedFrame } from './network.js';
-export { buildCalico, calicoNetwork } from './scenarios/calico.js';
-export type { CalicoOptions, CalicoCluster, CalicoNode, CalicoPod, IpipMode, CalicoNetworkOptions } from './scenarios/calico.js';
+// podnet's public API under Node: everything of src/library.ts, plus what
+// reads files or needs Node's packages (scenario files, YAML).
+export * from './library.js';
+export { parseScenarioText } from './scenarios/text.js';
+export type { ScenarioFormat, ParseOptions } from './scenarios/text.js';
+export { loadScenario, buildScenarioFile } from './scenarios/file.js';

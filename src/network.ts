@@ -4,7 +4,6 @@
 // in at the next wave. Waves move on a virtual clock in one canonical order,
 // on one thread or several, so a run is the same every time, at any worker
 // count, and any link can be captured to pcap.
-import { writeFileSync } from 'node:fs';
 import { Host, type HostOptions } from './host.js';
 import { Engine } from './engine/engine.js';
 import { Context } from './engine/context.js';
@@ -12,7 +11,8 @@ import * as L from './engine/layout.gen.js';
 import { PcapWriter } from './packet/pcap.js';
 import { partition } from './parallel/partition.js';
 import { Barrier } from './parallel/barrier.js';
-import { WorkerPool } from './parallel/pool.js';
+import type { WorkerPool } from './parallel/pool.js';
+import { nodeBuiltins } from './platform.js';
 import { runWaves } from './net/waves.js';
 import { threadMemory } from './net/thread-memory.js';
 import { logTake, mergeLogs, REC_LOCAL, REC_DROP, REC_CAPTURE_IN, REC_CAPTURE_OUT } from './net/records.js';
@@ -108,8 +108,11 @@ export class Capture {
     return w.bytes();
   }
 
+  /** Writes the pcap file (under Node). */
   save(path: string): void {
-    writeFileSync(path, this.pcap());
+    const node = nodeBuiltins();
+    if (!node) throw new Error('capture: saving a file needs Node; use pcap() for the bytes');
+    node.fs.writeFileSync(path, this.pcap());
   }
 }
 
@@ -172,7 +175,6 @@ export class Network {
       e.dv.setUint32(wk + L.WK_NET, this.net, true);
       e.dv.setUint32(wk + L.WK_CTX, ctx.ptr, true);
     }
-    if (workers > 1) this.pool = new WorkerPool(e, this.net, workers);
   }
 
   /** Virtual time, ms. It moves only in run() and advance(). */
@@ -180,8 +182,14 @@ export class Network {
     return this.clock;
   }
 
-  /** Resolves once the worker threads are up; run() needs them. */
+  /** Starts the worker threads (workers > 1) and resolves once they are up; run() needs them. */
   async ready(): Promise<this> {
+    if (this.closed) throw new Error('network: the network is closed');
+    if (this.workers > 1 && !this.pool) {
+      // Loaded on demand: the threads exist under Node only.
+      const { WorkerPool } = await import('./parallel/pool.js');
+      this.pool ??= new WorkerPool(this.engine, this.net, this.workers);
+    }
     await this.pool?.ready();
     return this;
   }
@@ -387,7 +395,7 @@ export class Network {
     }
     if (!(Number.isInteger(maxSteps) && maxSteps > 0)) throw new Error(`network run: invalid maxSteps ${maxSteps}`);
     if (this.closed) throw new Error('network run: the network is closed');
-    if (this.pool && !this.pool.isReady) throw new Error('network run: the workers are still starting; await net.ready() first');
+    if (this.workers > 1 && !this.pool?.isReady) throw new Error(`network run: ${this.workers} workers were asked for; await net.ready() before run()`);
     for (const n of this.nodes) if (n.kind === 'host') n.host.commit();
     this.layout();
     const e = this.engine;

@@ -73,11 +73,15 @@ describe('podnet (built CLI)', () => {
     [['bench', '--mode', '--quick'], /^podnet bench: --mode needs a value/],
     [['bench', '--size', '20'], /^podnet bench: --size 20: a frame is 64\.\.1514 bytes/],
     [['bench', '--size=1515'], /^podnet bench: --size 1515: a frame is 64\.\.1514 bytes/],
-    [['bench', '--size', '64,abc'], /^podnet bench: --size abc: not a whole number/],
-    [['bench', '--flows', '0'], /^podnet bench: --flows 0: must be a positive integer/],
-    [['bench', '--flows', '-3'], /^podnet bench: --flows -3: must be a positive integer/],
-    [['bench', '--workers', '2'], /^podnet bench: --workers 2: workers > 1 are not supported yet/],
-    [['bench', '--workers', 'many'], /^podnet bench: --workers many: must be a positive integer/],
+    [['bench', '--size', '64,abc'], /^podnet bench: --size abc: not a whole number \(a frame is 64\.\.1514 bytes\)/],
+    [['bench', '--mode', 'calico-ipip', '--size', '1514'], /^podnet bench: --size 1514: calico-ipip takes 64\.\.1498 bytes \(an IPIP frame's packet must fit tunl0's MTU of 1480\)/],
+    [['bench', '--flows', '0'], /^podnet bench: --flows 0: calico-ipip takes 1\.\.65,536 UDP flows between the pods$/],
+    [['bench', '--flows', '-3'], /^podnet bench: --flows -3: not a whole number \(calico-ipip takes 1\.\.65,536/],
+    [['bench', '--mode', 'lpm', '--flows', '1e6'], /^podnet bench: --flows 1e6: not a whole number \(lpm takes 1\.\.2,000,000 prefixes in the large table\)/],
+    [['bench', '--mode', 'calico-ipip,scale', '--flows', '5000'], /^podnet bench: --flows 5000: scale takes 2\.\.1,024 nodes \(10 pods each\)$/],
+    [['bench', '--mode', 'bridge', '--flows', '1'], /^podnet bench: --flows 1: bridge takes 2\.\.262,144 learned MACs$/],
+    [['bench', '--workers', '2'], /^podnet bench: --workers 2: 1\.\.1 for now \(worker threads are not supported yet\)/],
+    [['bench', '--workers', 'many'], /^podnet bench: --workers many: not a whole number; 1\.\.1 for now/],
     [['bench', '--quick=yes'], /^podnet bench: --quick takes no value/],
     [['bench', '--json', '/no/such/dir/out.json'], /^podnet bench: --json \/no\/such\/dir\/out\.json: no directory/],
   ];
@@ -161,6 +165,7 @@ describe('bench runner', () => {
     name: 'fake',
     description: 'test stand-in',
     defaultSizes: [64, 1514],
+    flows: { what: 'things', min: 1, max: 10 },
     async run(opts) {
       opts.progress(0.5, 'half');
       opts.progress(Number.NaN);
@@ -207,6 +212,17 @@ describe('bench runner', () => {
   });
 });
 
+describe('bench modes take every --flows in their range', () => {
+  // The smallest value is the hard case: less than a batch of flows, repeated to fill it.
+  it.each(MODES.map((m) => [m.name, m.flows.min] as const))('%s --flows %i --quick', async (name, flows) => {
+    const mode = MODES.find((m) => m.name === name)!;
+    const display: ProgressDisplay = { mode: () => {}, update: () => {}, done: () => {} };
+    const results = await runBench({ modes: [mode], sizes: [mode.sizes?.max ?? 64], flows, workers: 1, quick: true }, display);
+    expect(results.length).toBeGreaterThan(0);
+    expect(results[0].mpps).toBeGreaterThan(0);
+  });
+});
+
 describe('bench report', () => {
   const results: BenchResult[] = [
     { mode: 'lpm', size: 64, flows: 1_000_000, workers: 1, mpps: 31.25, gbps: 16, nsPerPacket: 32.0, baselines: { model: 0.9, 'longest-prefix-match': 0.31 }, tableBytes: 4.5 * 2 ** 20, routes: 1000 },
@@ -238,6 +254,7 @@ describe('bench report', () => {
     expect(formatNumber(Number.NaN)).toBe('-');
     expect([formatSpeedup(31.5, 0.9), formatSpeedup(3, 2), formatSpeedup(1, 2), formatSpeedup(1, 0)]).toEqual(['x35', 'x1.5', 'x0.5', 'x?']);
     expect(formatBaselines(results[0])).toBe('model 0.90 Mpps (x35), longest-prefix-match 0.31 Mpps (x101)');
+    expect(formatBaselines({ ...results[0], baselines: { model: null, npm: 2 } })).toBe('model absent, npm 2 Mpps (x16)');
     expect(formatExtras({ ...results[1], memoryBytes: 2 ** 20, buildMs: 12.5, ok: true, hist: [1, 2], notes: { a: 1 } })).toBe('memory 1 MiB, build 12.5 ms, ok true');
   });
 

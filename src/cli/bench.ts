@@ -4,6 +4,7 @@ import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DEFAULT_MODES, MODES, findMode, relate } from '../../bench/index.js';
 import { buildReport, formatTable, machineInfo } from '../../bench/report.js';
+import { renderHtml } from '../../bench/html.js';
 import type { BenchMode, BenchResult } from '../../bench/types.js';
 import { UsageError, packageVersion, type FlagSpec, type ParsedArgs, type Verb } from './podnet.js';
 
@@ -20,33 +21,44 @@ export interface BenchPlan {
   quick: boolean;
   /** Where --json writes the report (absolute). */
   json?: string;
+  /** Where --html writes the page with charts (absolute). */
+  html?: string;
 }
 
 const FLAGS: FlagSpec[] = [
   { name: 'mode', value: 'M[,M...]', help: `modes to run (default: ${DEFAULT_MODES.join(',')})` },
   { name: 'size', value: 'BYTES[,BYTES...]', help: `Ethernet frame sizes, ${MIN_FRAME}..${MAX_FRAME} (default: per mode)` },
-  { name: 'flows', value: 'N', help: 'flows, table entries or MACs (default: per mode)' },
+  { name: 'flows', value: 'N', help: 'flows, table entries, MACs or nodes: what and how many per mode (see Modes)' },
   { name: 'workers', value: 'N', help: 'worker threads (default: 1)' },
   { name: 'json', value: 'FILE', help: 'also write the results as JSON to FILE' },
+  { name: 'html', value: 'FILE', help: 'also write a page with charts of the results (IPIP against native) to FILE' },
   { name: 'quick', help: 'short runs with small tables, for smoke tests' },
 ];
 
 export const benchVerb: Verb = {
-  usage: 'podnet bench [--mode M[,M...]] [--size BYTES[,BYTES...]] [--flows N] [--workers N] [--json FILE] [--quick]',
+  usage: 'podnet bench [--mode M[,M...]] [--size BYTES[,BYTES...]] [--flows N] [--workers N] [--json FILE] [--html FILE] [--quick]',
   description: 'Measures the data plane in million packets per second, next to the baselines each mode brings.',
   flags: FLAGS,
   notes: () => {
     const width = Math.max(...MODES.map((m) => m.name.length));
-    return ['Modes:', ...MODES.map((m) => `  ${m.name.padEnd(width)}  ${m.description}`)].join('\n');
+    const modes = MODES.flatMap((m) => [
+      `  ${m.name.padEnd(width)}  ${m.description}`,
+      `  ${''.padEnd(width)}  --flows: ${m.flows.what}, ${count(m.flows.min)}..${count(m.flows.max)}${m.sizes ? `; --size ${m.sizes.min}..${m.sizes.max}` : ''}`,
+    ]);
+    return ['Modes:', ...modes].join('\n');
   },
   async run(args) {
     const plan = planFromArgs(args);
     const results = await runBench(plan, progressDisplay(process.stderr));
     process.stdout.write(formatTable(results));
+    const report = buildReport(results, packageVersion(), machineInfo(), new Date());
     if (plan.json) {
-      const report = buildReport(results, packageVersion(), machineInfo(), new Date());
       writeFileSync(plan.json, JSON.stringify(report, null, 2) + '\n');
       process.stderr.write(`bench: wrote ${plan.json}\n`);
+    }
+    if (plan.html) {
+      writeFileSync(plan.html, renderHtml(report));
+      process.stderr.write(`bench: wrote ${plan.html}\n`);
     }
     return 0;
   },
@@ -72,17 +84,40 @@ export function planFromArgs(args: ParsedArgs): BenchPlan {
     return size;
   });
 
+  for (const size of sizes ?? []) {
+    for (const mode of modes) {
+      const r = mode.sizes;
+      if (r && (size < r.min || size > r.max)) throw new UsageError(`--size ${size}: ${mode.name} takes ${r.min}..${r.max} bytes (${r.why})`);
+    }
+  }
+
+  // --flows means something different to each mode; each takes any value in its range.
   const flowsText = last('flows');
-  const flows = flowsText === undefined ? 0 : positive('flows', flowsText);
+  let flows = 0;
+  if (flowsText !== undefined) {
+    const n = /^\d+$/.test(flowsText) ? Number(flowsText) : NaN;
+    for (const mode of modes) {
+      const r = mode.flows;
+      const range = `${mode.name} takes ${count(r.min)}..${count(r.max)} ${r.what}`;
+      if (Number.isNaN(n)) throw new UsageError(`--flows ${flowsText}: not a whole number (${range})`);
+      if (n < r.min || n > r.max) throw new UsageError(`--flows ${flowsText}: ${range}`);
+    }
+    flows = n;
+  }
 
   const workersText = last('workers');
-  const workers = workersText === undefined ? 1 : positive('workers', workersText);
-  if (workers > 1) throw new UsageError(`--workers ${workers}: workers > 1 are not supported yet`);
+  if (workersText !== undefined && workersText !== '1') {
+    const what = /^\d+$/.test(workersText) ? '' : 'not a whole number; ';
+    throw new UsageError(`--workers ${workersText}: ${what}1..1 for now (worker threads are not supported yet)`);
+  }
+  const workers = 1;
 
   const jsonText = last('json');
-  const json = jsonText === undefined ? undefined : writablePath(jsonText);
+  const json = jsonText === undefined ? undefined : writablePath('json', jsonText);
+  const htmlText = last('html');
+  const html = htmlText === undefined ? undefined : writablePath('html', htmlText);
 
-  return { modes, sizes: sizes && [...new Set(sizes)], flows, workers, quick: args.flags.has('quick'), json };
+  return { modes, sizes: sizes && [...new Set(sizes)], flows, workers, quick: args.flags.has('quick'), json, html };
 }
 
 /** Values of a list flag: repeated flags and commas both add items. */
@@ -101,23 +136,19 @@ function listOf(args: ParsedArgs, name: string): string[] | undefined {
 function integer(name: string, text: string): number {
   // Plain decimal digits only: "1e3", "0x40" and "64.5" are typos more often than intent.
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) {
-    throw new UsageError(`--${name} ${text}: not a whole number`);
+    throw new UsageError(`--${name} ${text}: not a whole number (a frame is ${MIN_FRAME}..${MAX_FRAME} bytes)`);
   }
   return Number(text);
 }
 
-function positive(name: string, text: string): number {
-  const n = /^-?\d+$/.test(text) ? Number(text) : NaN;
-  if (!(n >= 1) || !Number.isSafeInteger(n)) throw new UsageError(`--${name} ${text}: must be a positive integer`);
-  return n;
-}
+const count = (n: number) => n.toLocaleString('en-US');
 
 /** Checked up front, so a typo in the path does not cost a whole run. */
-function writablePath(file: string): string {
+function writablePath(flag: string, file: string): string {
   const path = resolve(file);
   const dir = dirname(path);
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--json ${file}: no directory ${dir}`);
-  if (existsSync(path) && statSync(path).isDirectory()) throw new UsageError(`--json ${file}: is a directory`);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--${flag} ${file}: no directory ${dir}`);
+  if (existsSync(path) && statSync(path).isDirectory()) throw new UsageError(`--${flag} ${file}: is a directory`);
   return path;
 }
 

@@ -50,6 +50,20 @@ const VERBS = new Map<string, VerbEntry>([
       load: async () => (await import('./bench.js')).benchVerb,
     },
   ],
+  [
+    'run',
+    {
+      summary: 'build a scenario, send its traffic, print what happened and check its properties',
+      load: async () => (await import('./run.js')).runVerb,
+    },
+  ],
+  [
+    'replay',
+    {
+      summary: "feed a pcap through a scenario on the capture's own clock and print each frame's fate",
+      load: async () => (await import('./replay.js')).replayVerb,
+    },
+  ],
 ]);
 
 export function packageVersion(): string {

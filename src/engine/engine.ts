@@ -1,10 +1,9 @@
 // Loads the data plane: one compiled module, instantiated over one shared
 // WebAssembly.Memory. Each thread (the main one, each worker) instantiates it
-// again over the same memory; all state lives in Arena regions.
-import { readFileSync, existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// again over the same memory; all state lives in Arena regions. Under Node the
+// module is read from build/; a browser hands it in (useModule).
 import { Arena } from './arena.js';
+import { nodeBuiltins } from '../platform.js';
 
 /** The data plane's exports (assembly/index.ts). */
 export interface DataPlane {
@@ -17,7 +16,11 @@ const MAX_PAGES = 65536; // 4 GiB, the wasm32 limit
 const REGIONS_BASE = 1 << 20;
 
 export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
+  const node = nodeBuiltins();
+  if (!node) throw new Error('podnet: the package root is known under Node only');
+  const { existsSync } = node.fs;
+  const { dirname, join } = node.path;
+  let dir = dirname(node.url.fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'package.json'))) {
     const up = dirname(dir);
     if (up === dir) throw new Error('podnet: cannot find the package root');
@@ -28,12 +31,21 @@ export function packageRoot(): string {
 
 const modules = new Map<string, WebAssembly.Module>();
 
+/** Makes `module` the data plane new engines use (a browser compiles build/podnet.wasm and hands it in). */
+export function useModule(module: WebAssembly.Module, opts: { debug?: boolean } = {}): void {
+  modules.set(opts.debug ? 'given:debug' : 'given:release', module);
+}
+
 export function loadModule(debug = false): WebAssembly.Module {
-  const file = join(packageRoot(), 'build', debug ? 'podnet.debug.wasm' : 'podnet.wasm');
+  const given = modules.get(debug ? 'given:debug' : 'given:release');
+  if (given) return given;
+  const node = nodeBuiltins();
+  if (!node) throw new Error(`podnet: no data plane module${debug ? ' (debug build)' : ''}; in a browser, await loadDataPlane() first`);
+  const file = node.path.join(packageRoot(), 'build', debug ? 'podnet.debug.wasm' : 'podnet.wasm');
   let mod = modules.get(file);
   if (!mod) {
-    if (!existsSync(file)) throw new Error(`podnet: ${file} is missing; run \`npm run build\``);
-    mod = new WebAssembly.Module(readFileSync(file));
+    if (!node.fs.existsSync(file)) throw new Error(`podnet: ${file} is missing; run \`npm run build\``);
+    mod = new WebAssembly.Module(node.fs.readFileSync(file));
     modules.set(file, mod);
   }
   return mod;
