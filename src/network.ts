@@ -186,6 +186,7 @@ export class Network {
   async ready(): Promise<this> {
     if (this.closed) throw new Error('network: the network is closed');
     if (this.workers > 1 && !this.pool) {
+      if (!nodeBuiltins()) throw new Error('network: worker threads need Node; in a browser a network runs with workers: 1');
       // Loaded on demand: the threads exist under Node only.
       const { WorkerPool } = await import('./parallel/pool.js');
       this.pool ??= new WorkerPool(this.engine, this.net, this.workers);

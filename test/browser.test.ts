@@ -15,21 +15,31 @@ const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
 
 /** Every module the browser entry loads, and any import that is not a relative file. */
-function importGraph(entry: string): { modules: number; foreign: string[] } {
+/**
+ * The modules an entry loads, following static imports and dynamic ones;
+ * `onDemand` lists the dynamic imports not followed because they are
+ * Node-only by design (worker threads: a Network with workers > 1).
+ */
+function importGraph(entry: string): { modules: number; foreign: string[]; onDemand: string[] } {
   const seen = new Set<string>();
   const foreign: string[] = [];
+  const onDemand: string[] = [];
   const walk = (file: string) => {
     if (seen.has(file)) return;
     seen.add(file);
     const src = readFileSync(file, 'utf8');
     for (const m of src.matchAll(/(?:import|export)\s[^;]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|import\s+['"]([^'"]+)['"]/g)) {
       const spec = m[1] ?? m[2] ?? m[3];
+      if (m[2] !== undefined && spec.startsWith('./parallel/')) {
+        onDemand.push(`${file.slice(root.length + 1)}: ${spec}`);
+        continue;
+      }
       if (spec.startsWith('.')) walk(resolve(dirname(file), spec));
       else foreign.push(`${file.slice(root.length + 1)}: ${spec}`);
     }
   };
   walk(entry);
-  return { modules: seen.size, foreign };
+  return { modules: seen.size, foreign, onDemand };
 }
 
 describe('the browser entry', () => {
@@ -37,6 +47,8 @@ describe('the browser entry', () => {
     const g = importGraph(join(root, 'dist', 'src', 'browser.js'));
     expect(g.modules).toBeGreaterThan(20);
     expect(g.foreign).toEqual([]);
+    // Worker threads are Node's: a Network loads them when asked for more than one worker.
+    expect(g.onDemand).toEqual(['dist/src/network.js: ./parallel/pool.js']);
   });
 });
 
