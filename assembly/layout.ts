@@ -194,13 +194,21 @@ export const F_UPDATED: u32 = 12; // u32 ms of the last frame seen from the MAC
 export const FF_STATIC: u32 = 1;
 export const FF_LOCAL: u32 = 2;
 
-// ICMP error rate limit per destination (inet_peer's token bucket).
+// ICMP error limits. Per peer (inet_peer): one token bucket in ms that
+// ip_error and icmp_send both draw on; and per host (icmp_global_allow).
 export const RL_SIZE: u32 = 16;
 export const RL_IP: u32 = 0; // u32, 0 = empty
-export const RL_TOKENS: u32 = 4; // u32 ms of credit
-export const RL_LAST: u32 = 8; // u32 ms
+export const RL_TOKENS: u32 = 4; // u32 ms of credit (rate_tokens)
+export const RL_LAST: u32 = 8; // u32 ms (rate_last)
 export const ICMP_RATELIMIT_MS: u32 = 1000; // net.ipv4.icmp_ratelimit
 export const ICMP_BURST: u32 = 6; // XRLIM_BURST_FACTOR
+export const RT_ERROR_COST_MS: u32 = 1000; // ip_rt_error_cost
+export const RT_ERROR_BURST_MS: u32 = 5000; // ip_rt_error_burst
+export const PEER_NEW_AGE_MS: u32 = 60000; // inet_getpeer: a new peer's rate_last is 60 s ago
+export const ICMP_MSGS_PER_SEC: u32 = 1000; // net.ipv4.icmp_msgs_per_sec
+export const ICMP_MSGS_BURST: u32 = 50; // net.ipv4.icmp_msgs_burst
+export const H_ICMP_CREDIT: u32 = 120; // i32 icmp_global_credit
+export const H_ICMP_STAMP: u32 = 124; // u32 ms of its last refill
 
 // Open sockets: proto << 16 | port
 export const PORTS_MAX: u32 = 64;

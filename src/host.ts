@@ -193,6 +193,8 @@ export class Host {
     const rl = 256;
     dv.setUint32(p + L.H_RL, e.alloc(rl * L.RL_SIZE), true);
     dv.setUint32(p + L.H_RL_MASK, rl - 1, true);
+    // icmp_global_allow: the first error finds a full second to refill from.
+    dv.setUint32(p + L.H_ICMP_STAMP, -1000 >>> 0, true);
     const pend = 64;
     dv.setUint32(p + L.H_PEND, e.alloc(pend * 4), true);
     dv.setUint32(p + L.H_PEND_CAP, pend, true);

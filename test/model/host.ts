@@ -49,7 +49,10 @@ export class ModelHost {
   readonly routes = new RoutingTable();
   /** The neighbour table (Linux's arp_tbl). */
   readonly arpTbl = new NeighTable();
+  /** inet_peer: ICMP error tokens by the address the errors go to. */
   readonly icmpPeers = new Map<number, { tokens: number; last: number }>();
+  /** icmp_global_allow's credit; the first error finds a full second to refill from. */
+  readonly icmpCredit = { credit: 0, stamp: -1000 };
   private readonly ports = new Set<string>();
   private ipId = 0;
 

@@ -429,7 +429,7 @@ describe('routing', () => {
     h.neigh.add({ ip: '172.16.5.7', mac: C, dev: 'eth0' });
     return h;
   }
-  const fwd = (h: ModelHost, dst: string) => lines(rx(h, 'eth0', ipFrame(M0, A, udp({ src: '10.0.0.2', dst, dport: 9 }))));
+  const fwd = (h: ModelHost, dst: string, now = 0) => lines(rx(h, 'eth0', ipFrame(M0, A, udp({ src: '10.0.0.2', dst, dport: 9 })), now));
 
   it('route.get reports the longest match, local and broadcast entries first', () => {
     const h = routed();
@@ -464,8 +464,9 @@ describe('routing', () => {
     const h = routed();
     expect(fwd(h, '192.168.9.1')).toEqual(['drop BLACKHOLE [1]']);
     expect(fwd(h, '192.168.1.1')).toEqual([`tx eth0 [gen] ${M0}>${A} ip 10.0.0.1>10.0.0.2 ttl 64 icmp 3/1 len 60`, 'drop UNREACHABLE [1]']);
-    expect(fwd(h, '192.168.2.1')).toEqual([`tx eth0 [gen] ${M0}>${A} ip 10.0.0.1>10.0.0.2 ttl 64 icmp 3/13 len 60`, 'drop UNREACHABLE [1]']);
-    expect(fwd(h, '8.8.8.8')).toEqual([`tx eth0 [gen] ${M0}>${A} ip 10.0.0.1>10.0.0.2 ttl 64 icmp 3/0 len 60`, 'drop IP_INNOROUTES [1]']);
+    // A second apart: ip_error and icmp_send draw on one bucket per source (2 errors in a burst).
+    expect(fwd(h, '192.168.2.1', 1000)).toEqual([`tx eth0 [gen] ${M0}>${A} ip 10.0.0.1>10.0.0.2 ttl 64 icmp 3/13 len 60`, 'drop UNREACHABLE [1]']);
+    expect(fwd(h, '8.8.8.8', 2000)).toEqual([`tx eth0 [gen] ${M0}>${A} ip 10.0.0.1>10.0.0.2 ttl 64 icmp 3/0 len 60`, 'drop IP_INNOROUTES [1]']);
     expectConserved(h);
   });
 

@@ -1,0 +1,10 @@
+// The departures from Linux the kernel showed, one case each, judged by the
+// kernel itself; the same cases' podnet outputs are pinned in
+// test/linux-classes.test.ts so they hold where namespaces cannot be made.
+import { it } from 'vitest';
+import { describeKernel, judge } from './judge.js';
+import { CLASS_CASES } from './cases.js';
+
+describeKernel('kernel: the classes of departures, one case each', () => {
+  for (const [name, c] of Object.entries(CLASS_CASES)) it(name, () => judge(c()));
+});
