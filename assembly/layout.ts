@@ -156,8 +156,11 @@ export const NF_ONLINK: u32 = 1;
 export const ADDR_SIZE: u32 = 16;
 export const A_IP: u32 = 0; // u32
 export const A_PLEN: u32 = 4; // u8
+export const A_FLAGS: u32 = 5; // u8 AF_*
 export const A_DEV: u32 = 6; // u16
 export const A_BCAST: u32 = 8; // u32 subnet broadcast (0 for /31 and /32)
+export const AF_SECONDARY: u32 = 1; // a subnet's later address (IFA_F_SECONDARY)
+// The array is ordered by link index, each link's addresses in the order added.
 
 // Neighbour entry (ARP cache), open addressing on (ip, dev).
 export const NEIGH_SIZE: u32 = 32;

@@ -51,4 +51,33 @@ export const CLASS_CASES: Record<string, () => KCase> = {
       ],
     }],
   }),
+  'preferred source: a route without a gateway takes its link\'s first primary address, not the one whose subnet holds the destination': () => ({
+    setup: twoLinks({
+      addrs: [{ dev: 'eth1', cidr: '10.1.0.1/24' }, { dev: 'eth2', cidr: '10.2.0.1/24' }, { dev: 'eth2', cidr: '10.2.1.1/24' }],
+      routes: [{ dst: '10.2.1.128/25', dev: 'eth2' }, { dst: '172.31.0.0/16', via: '10.1.0.7' }],
+      neighs: [{ ip: '10.2.1.130', mac: remoteMac(2, 0x82), dev: 'eth2' }, { ip: '10.1.0.7', mac: remoteMac(1, 7), dev: 'eth1' }],
+    }),
+    steps: [{ gap: 0, frames: [{ link: 'eth2', frame: ipFrame(hostMac(2), remoteMac(2, 0x82), udpPacket({ src: '10.2.1.130', dst: '172.31.0.1', sport: 1000, dport: 53, ttl: 1 })) }] }],
+  }),
+  'preferred source: a link without addresses borrows the first primary of the first link, not of the first address added': () => ({
+    setup: {
+      forwarding: true,
+      links: [
+        { name: 'eth1', type: 'veth', mac: hostMac(1) },
+        { name: 'eth2', type: 'veth', mac: hostMac(2) },
+        { name: 'eth3', type: 'veth', mac: hostMac(3) },
+      ],
+      addrs: [{ dev: 'eth2', cidr: '10.2.0.1/24' }, { dev: 'eth1', cidr: '10.1.0.1/24' }],
+      routes: [{ dst: '172.30.0.0/16', dev: 'eth3' }, { dst: '172.31.0.0/16', via: '10.1.0.7' }],
+      neighs: [{ ip: '172.30.0.9', mac: remoteMac(3, 9), dev: 'eth3' }, { ip: '10.1.0.7', mac: remoteMac(1, 7), dev: 'eth1' }],
+    },
+    steps: [{ gap: 0, frames: [{ link: 'eth3', frame: ipFrame(hostMac(3), remoteMac(3, 9), udpPacket({ src: '172.30.0.9', dst: '172.31.0.1', sport: 1000, dport: 53, ttl: 1 })) }] }],
+  }),
+  'preferred source: an ARP request for a next hop asks from the link\'s first primary whose subnet holds it': () => ({
+    setup: twoLinks({
+      addrs: [{ dev: 'eth1', cidr: '10.1.0.1/24' }, { dev: 'eth2', cidr: '10.2.0.1/16' }, { dev: 'eth2', cidr: '10.2.5.1/24' }, { dev: 'eth2', cidr: '10.2.5.2/24' }],
+      routes: [{ dst: '172.31.0.0/16', via: '10.2.5.254' }],
+    }),
+    steps: [{ gap: 0, frames: [fromNeighbour(udpPacket({ src: '10.1.0.7', dst: '172.31.0.1', sport: 1000, dport: 53 }))] }],
+  }),
 };

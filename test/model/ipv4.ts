@@ -299,7 +299,7 @@ function deviceOf(h: ModelHost, r: Resolved): Link | undefined {
  * had known the source all along.
  */
 function fillSource(h: ModelHost, ip: Uint8Array, r: Resolved): void {
-  const src = r.src ?? h.routes.selectSource(r.dev, r.via ?? get32(ip, 16));
+  const src = r.src ?? h.routes.selectSource(r.dev, r.via ?? 0);
   put32(ip, 12, src);
   put16(ip, 10, 0);
   put16(ip, 10, checksum(ip, 0, ihlBytes(ip)));

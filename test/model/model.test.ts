@@ -433,7 +433,8 @@ describe('routing', () => {
 
   it('route.get reports the longest match, local and broadcast entries first', () => {
     const h = routed();
-    expect(h.route.get('172.20.0.1')).toEqual({ dst: '172.16.0.0/12', type: 'unicast', dev: 'eth1', via: '10.1.0.2' });
+    // The source is the route's preferred one (inet_select_addr towards its gateway), as `ip route get` shows.
+    expect(h.route.get('172.20.0.1')).toEqual({ dst: '172.16.0.0/12', type: 'unicast', dev: 'eth1', via: '10.1.0.2', src: '10.1.0.1' });
     expect(h.route.get('172.16.5.1')).toMatchObject({ dst: '172.16.5.0/24', via: '10.1.0.9', dev: 'eth1' });
     expect(h.route.get('172.16.5.7')).toMatchObject({ dst: '172.16.5.7/32', dev: 'eth0' });
     expect(h.route.get('10.0.0.77')).toEqual({ dst: '10.0.0.0/24', type: 'unicast', dev: 'eth0', src: '10.0.0.1' });
