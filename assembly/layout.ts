@@ -264,7 +264,9 @@ export const DROP_NEIGH_CREATEFAIL: u32 = 30;
 export const DROP_CONNTRACK_FULL: u32 = 31; // nf_conntrack: table full, nothing to evict
 export const DROP_NAT_NO_PORT: u32 = 32; // nf_nat: no free port for the new tuple
 export const DROP_FRAME_TOO_LONG: u32 = 33; // longer than the link's MTU allows (is_skb_forwardable), or than any buffer
-export const DROP_COUNT: u32 = 34;
+export const DROP_MAC_INVALID_SOURCE: u32 = 34; // br_handle_frame: source MAC multicast or zero
+export const DROP_MAC_IEEE_MAC_CONTROL: u32 = 35; // br_handle_frame: to 01:80:c2:00:00:01 (pause)
+export const DROP_COUNT: u32 = 36;
 
 // Stage events (counters beside the drop reasons, named stage_event).
 export const STAT_bridge_learned: u32 = 0;

@@ -83,7 +83,7 @@ function buildSetup(c: SetupChoice): KSetup {
 
 const arbPacket = fc.record({
   link: fc.integer({ min: 1, max: 3 }),
-  src: fc.constantFrom('10.L.0.7', '10.L.0.7', '10.L.1.7', '172.16.5.9'),
+  src: fc.constantFrom('10.L.0.7', '10.L.0.7', '10.L.0.7', '10.L.1.7', '172.16.5.9'),
   dst: fc.constantFrom(
     '172.16.5.7', '192.168.1.1', '10.9.1.1', '8.8.8.8', '10.O.0.7', '10.O.1.9', '10.O.5.1', '10.L.5.1',
     '10.L.0.1', '10.L.0.2', '10.L.1.1', '10.O.0.1', '10.O.3.1', '10.L.0.255', '255.255.255.255', '10.L.2.2',
@@ -117,5 +117,5 @@ function buildFrame(s: KSetup, p: PacketChoice, i: number): KFrame {
 }
 
 export const arbRoutingCase: fc.Arbitrary<KCase> = fc
-  .record({ setup: arbSetup.map(buildSetup), packets: fc.array(arbPacket, { minLength: 1, maxLength: 6 }) })
+  .record({ setup: arbSetup.map(buildSetup), packets: fc.array(arbPacket, { minLength: 1, maxLength: 8 }) })
   .map(({ setup, packets }) => printable({ setup, steps: [{ gap: 0, frames: packets.map((p, i) => buildFrame(setup, p, i)) }] }));

@@ -80,4 +80,28 @@ export const CLASS_CASES: Record<string, () => KCase> = {
     }),
     steps: [{ gap: 0, frames: [fromNeighbour(udpPacket({ src: '10.1.0.7', dst: '172.31.0.1', sport: 1000, dport: 53 }))] }],
   }),
+  'bridge: a frame to a port\'s own MAC is the host\'s; 01:80:c2:00:00:0X is not forwarded; nobody\'s source MACs are dropped': () => {
+    const setup: KSetup = {
+      forwarding: false,
+      links: [
+        { name: 'br0', type: 'bridge', mac: '02:00:00:00:00:b0' },
+        { name: 'p1', type: 'veth', mac: hostMac(1), master: 'br0' },
+        { name: 'p2', type: 'veth', mac: hostMac(2), master: 'br0' },
+      ],
+      addrs: [{ dev: 'br0', cidr: '10.0.0.1/24' }],
+      routes: [],
+      neighs: [{ ip: '10.0.0.11', mac: '02:bb:00:00:00:01', dev: 'br0' }],
+    };
+    const udp = (dst: string) => udpPacket({ src: '10.0.0.11', dst, sport: 1000, dport: 7 });
+    const frames = [
+      ipFrame(hostMac(2), '02:bb:00:00:00:01', udp('10.0.0.1')), // to p2's MAC from behind p1
+      ipFrame('01:80:c2:00:00:01', '02:bb:00:00:00:01', udp('10.0.0.12')),
+      ipFrame('01:80:c2:00:00:02', '02:bb:00:00:00:01', udp('10.0.0.12')),
+      ipFrame('01:80:c2:00:00:0e', '02:bb:00:00:00:01', udp('10.0.0.12')),
+      ipFrame('01:80:c2:00:00:00', '02:bb:00:00:00:01', udp('10.0.0.12')),
+      ipFrame('ff:ff:ff:ff:ff:ff', '01:00:5e:00:00:09', udp('10.0.0.12')),
+      ipFrame('ff:ff:ff:ff:ff:ff', '00:00:00:00:00:00', udp('10.0.0.12')),
+    ];
+    return { setup, steps: [{ gap: 0, frames: frames.map((frame) => ({ link: 'p1', frame })) }] };
+  },
 };

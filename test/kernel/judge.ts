@@ -48,5 +48,5 @@ export function kernelProperty(name: string, arb: fc.Arbitrary<KCase>, n: number
       if (d.length) throw new Error(`podnet and Linux disagree\n${explain(c, linux, podnet, d)}`);
     });
     await fc.assert(property, { numRuns: runs(n), seed, endOnFailure: !!process.env.CI });
-  });
+  }, 60_000 + runs(n) * 3_000);
 }

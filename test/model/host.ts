@@ -271,9 +271,9 @@ export class ModelHost {
     this.netifReceive(link, frame, tag);
   }
 
-  /** A frame that reached device `dev`'s own protocol layer (eth_type_trans + dispatch). */
-  netifReceive(dev: Link, frame: Uint8Array, tag: number): void {
-    const cast = pktType(frame, dev);
+  /** A frame that reached device `dev`'s own protocol layer (eth_type_trans + dispatch); `local`: the bridge found it the host's. */
+  netifReceive(dev: Link, frame: Uint8Array, tag: number, local = false): void {
+    const cast = local ? 'host' : pktType(frame, dev);
     const type = get16(frame, 12);
     if (type === ETH_P_ARP) {
       if (cast === 'other') {
