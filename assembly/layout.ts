@@ -181,6 +181,7 @@ export const NUD_FAILED: u32 = 3;
 export const NUD_PERMANENT: u32 = 4;
 export const ARP_RETRANS_MS: u32 = 1000; // retrans_time
 export const ARP_MCAST_SOLICIT: u32 = 3; // probes before FAILED
+export const ARP_LOCKTIME_MS: u32 = 1000; // locktime: a valid entry's MAC holds this long against other answers
 
 // A queued packet keeps its descriptor fields in the buffer's first bytes.
 export const Q_OFF: u32 = 0; // u16

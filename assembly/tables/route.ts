@@ -1,7 +1,7 @@
 // The host's routing table: a longest-prefix-match table whose leaves are
 // nexthop indices (0 = no route). Local and broadcast routes sit in the same
 // table, as Linux's local table would answer first.
-import { H_LOCAL_BLOOM, H_LPM, H_NH, NH_SIZE, H_ADDRS, H_NADDRS, ADDR_SIZE, A_IP, A_PLEN, A_DEV, A_FLAGS, AF_SECONDARY, H_PORTS, H_NPORTS } from '../layout';
+import { H_LOCAL_BLOOM, H_LPM, H_NH, NH_SIZE, H_ADDRS, H_NADDRS, ADDR_SIZE, A_IP, A_PLEN, A_DEV, A_FLAGS, A_BCAST, AF_SECONDARY, H_PORTS, H_NPORTS } from '../layout';
 import { lpmLookup } from './lpm';
 
 // A two-entry memo the batch's lookup pass fills for the packet in hand (its
@@ -50,6 +50,16 @@ export function isLocalAddress(host: usize, a: u32): bool {
   let p = <usize>load<u32>(host + H_ADDRS);
   for (let i: u32 = 0; i < n; i++, p += ADDR_SIZE) {
     if (load<u32>(p + A_IP) == a) return true;
+  }
+  return false;
+}
+
+/** Whether a is the subnet broadcast of one of the host's addresses (a broadcast local route). */
+export function isBroadcastAddress(host: usize, a: u32): bool {
+  const n = load<u32>(host + H_NADDRS);
+  let p = <usize>load<u32>(host + H_ADDRS);
+  for (let i: u32 = 0; i < n; i++, p += ADDR_SIZE) {
+    if (load<u32>(p + A_BCAST) == a) return true;
   }
   return false;
 }

@@ -1,7 +1,7 @@
 // Hand-made cases for each class of departure from Linux the kernel showed
 // (issue: "The kernel as the judge"). Each is a function so every run gets
 // fresh frames.
-import { echoRequest, ipFrame, udpPacket } from '../../src/packet/index.js';
+import { arpFrame, echoRequest, ipFrame, udpPacket } from '../../src/packet/index.js';
 import type { KCase, KSetup } from './setup.js';
 import { hostMac, remoteMac } from './arb-routing.js';
 
@@ -103,5 +103,33 @@ export const CLASS_CASES: Record<string, () => KCase> = {
       ipFrame('ff:ff:ff:ff:ff:ff', '00:00:00:00:00:00', udp('10.0.0.12')),
     ];
     return { setup, steps: [{ gap: 0, frames: frames.map((frame) => ({ link: 'p1', frame })) }] };
+  },
+  'ARP: a gratuitous ARP claiming the host\'s own address is not answered': () => ({
+    setup: twoLinks(),
+    steps: [{
+      gap: 0,
+      frames: [
+        { link: 'eth1', frame: arpFrame({ op: 1, sha: remoteMac(1, 9), spa: '10.1.0.1', tpa: '10.1.0.1' }) },
+        { link: 'eth1', frame: arpFrame({ op: 1, sha: remoteMac(1, 9), spa: '10.1.0.1', tpa: '10.1.0.5' }) },
+        { link: 'eth1', frame: arpFrame({ op: 1, sha: remoteMac(1, 9), spa: '10.2.0.1', tpa: '10.1.0.1' }) },
+      ],
+    }],
+  }),
+  'ARP: within locktime (1 s) a neighbour keeps its first MAC; after it, or for a gratuitous ARP, it takes the new one': () => {
+    const setup = twoLinks({ neighs: [] });
+    const ping = (mac: string, seq: number) => ({ link: 'eth1', frame: ipFrame(hostMac(1), mac, echoRequest({ src: '10.1.0.7', dst: '10.1.0.1', id: 1, seq })) });
+    const A = remoteMac(1, 0xa);
+    const B = remoteMac(1, 0xb);
+    const C = remoteMac(1, 0xc);
+    const reply = (mac: string) => ({ link: 'eth1', frame: arpFrame({ op: 2, sha: mac, spa: '10.1.0.7', tha: hostMac(1), tpa: '10.1.0.1', dst: hostMac(1) }) });
+    return {
+      setup,
+      steps: [
+        { gap: 0, frames: [{ link: 'eth1', frame: arpFrame({ op: 1, sha: A, spa: '10.1.0.7', tpa: '10.1.0.1' }) }] },
+        { gap: 200, frames: [reply(B), ping(A, 1)] },
+        { gap: 1500, frames: [reply(B), ping(A, 2)] },
+        { gap: 200, frames: [{ link: 'eth1', frame: arpFrame({ op: 1, sha: C, spa: '10.1.0.7', tpa: '10.1.0.7' }) }, ping(A, 3)] },
+      ],
+    };
   },
 };
