@@ -1,9 +1,9 @@
 // Sending ICMP errors (icmp_send): when not to, how often, and what they carry.
 import {
   HEADROOM, TAG_GENERATED, H_IPID, IPPROTO_ICMP, STAT_icmp_error_sent, STAT_icmp_ratelimited,
-  N_TYPE, RT_UNICAST, RT_LOCAL, RT_BROADCAST,
+  N_TYPE, N_DEV, L_MTU, RT_UNICAST, RT_LOCAL, RT_BROADCAST,
 } from '../layout';
-import { host, now, stat, genAlloc } from '../context';
+import { host, now, link, stat, genAlloc } from '../context';
 import { st16, st32 } from '../wire/bytes';
 import { checksum } from '../wire/checksum';
 import { ETH_HLEN } from '../wire/ethernet';
@@ -19,8 +19,8 @@ import { routeLookup } from '../tables/route';
 import { ip4Output } from './ip4-output';
 import { nfSave, nfRestore } from './netfilter';
 
-// RFC 1812 4.3.2.3: quote as much as fits in 576 bytes.
-const ICMP_QUOTE_MAX: u32 = 576 - IP_HLEN - ICMP_HLEN;
+// RFC 1812 4.3.2.3: quote as much as fits in 576 bytes, or in the MTU of the way back when less (icmp_send's room).
+const ICMP_ROOM: u32 = 576;
 
 /**
  * Sends an ICMP error about the IPv4 packet at ip (its header as received).
@@ -54,7 +54,9 @@ export function icmpSend(ip: usize, type: u32, code: u32, info: u32, src: u32, s
   }
   const buf = genAlloc(TAG_GENERATED);
   if (buf == 0) return;
-  const quote = tot < ICMP_QUOTE_MAX ? tot : ICMP_QUOTE_MAX;
+  const backMtu = rt == RT_UNICAST ? <u32>load<u16>(link(<u32>load<u16>(nh + N_DEV)) + L_MTU) : ICMP_ROOM;
+  const room = (backMtu < ICMP_ROOM ? backMtu : ICMP_ROOM) - IP_HLEN - ICMP_HLEN;
+  const quote = tot < room ? tot : room;
   const ipOff = HEADROOM + ETH_HLEN;
   const out = buf + ipOff;
   const len = IP_HLEN + ICMP_HLEN + quote;

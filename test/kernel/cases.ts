@@ -132,4 +132,14 @@ export const CLASS_CASES: Record<string, () => KCase> = {
       ],
     };
   },
+  'ICMP errors quote what fits the MTU of the way back when it is under 576': () => ({
+    setup: twoLinks({
+      links: [
+        { name: 'eth1', type: 'veth', mac: hostMac(1), mtu: 300 },
+        { name: 'eth2', type: 'veth', mac: hostMac(2) },
+      ],
+      routes: [{ dst: '172.31.0.0/16', via: '10.2.0.254' }],
+    }),
+    steps: [{ gap: 0, frames: [fromNeighbour(udpPacket({ src: '10.1.0.7', dst: '172.31.0.1', sport: 1000, dport: 53, ttl: 1, size: 272 }))] }],
+  }),
 };

@@ -44,7 +44,9 @@ export function icmpError(h: ModelHost, ip: Uint8Array, ctx: RxCtx, type: number
     h.icmpCredit.credit -= 1; // icmp_global_consume: Linux takes 0-2 at random, the model their mean
   }
   const dst = get32(ip, 16);
-  const quote = ip.subarray(0, Math.min(ip.length, ICMP_QUOTE_MAX));
+  // icmp_send's room: 576 bytes in all, or the MTU of the way back when less.
+  const room = Math.min(back.type === 'unicast' && back.dev ? back.dev.mtu : 576, 576) - 28;
+  const quote = ip.subarray(0, Math.min(ip.length, room));
   const pkt = ipv4(
     {
       src: h.routes.isLocal(dst) ? dst : 0,
