@@ -1,6 +1,5 @@
-// The departures from Linux the kernel showed, one case each, judged by the
-// kernel itself; the same cases' podnet outputs are pinned in
-// test/linux-classes.test.ts so they hold where namespaces cannot be made.
+// The departures from Linux the kernel showed, one case each (cases.ts),
+// judged by the kernel itself.
 import { it } from 'vitest';
 import { describeKernel, judge } from './judge.js';
 import { CLASS_CASES } from './cases.js';

@@ -5,6 +5,7 @@
 // afterwards, also when something fails.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { threadId } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { wireLinks, type KCase, type KOut, type KSetup } from './setup.js';
 
@@ -33,7 +34,7 @@ function probe(): string | undefined {
   for (const tool of ['ip', 'bridge', PYTHON]) {
     if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return `${tool} is not installed`;
   }
-  const ns = `pnk${process.pid}probe`;
+  const ns = `pnk${process.pid}t${threadId}probe`;
   const r = spawnSync('sh', ['-c', `ip netns add ${ns} && ip netns exec ${ns} ip link add v0 type veth peer name v1; s=$?; ip netns del ${ns}; exit $s`], { encoding: 'utf8' });
   if (r.status !== 0) return `network namespaces cannot be made (${(r.stderr || '').trim().split('\n')[0]})`;
   return undefined;
@@ -107,7 +108,8 @@ export class LinuxError extends Error {}
 
 /** Builds the case in fresh namespaces, sends its frames, returns what the host sent (by arrival). */
 export function runLinux(c: KCase): KOut[] {
-  const id = `pnk${process.pid}x${seq++}`;
+  // Unique per process and worker thread: test files may run side by side.
+  const id = `pnk${process.pid}t${threadId}x${seq++}`;
   const host = `${id}h`;
   const wire = `${id}w`;
   const ifaces = wireLinks(c.setup);
