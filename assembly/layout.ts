@@ -170,8 +170,11 @@ export const NF_ONLINK: u32 = 1;
 export const ADDR_SIZE: u32 = 16;
 export const A_IP: u32 = 0; // u32
 export const A_PLEN: u32 = 4; // u8
+export const A_FLAGS: u32 = 5; // u8 AF_*
 export const A_DEV: u32 = 6; // u16
 export const A_BCAST: u32 = 8; // u32 subnet broadcast (0 for /31 and /32)
+export const AF_SECONDARY: u32 = 1; // a subnet's later address (IFA_F_SECONDARY)
+// The array is ordered by link index, each link's addresses in the order added.
 
 // Neighbour entry (ARP cache), open addressing on (ip, dev).
 export const NEIGH_SIZE: u32 = 32;
@@ -192,6 +195,7 @@ export const NUD_FAILED: u32 = 3;
 export const NUD_PERMANENT: u32 = 4;
 export const ARP_RETRANS_MS: u32 = 1000; // retrans_time
 export const ARP_MCAST_SOLICIT: u32 = 3; // probes before FAILED
+export const ARP_LOCKTIME_MS: u32 = 1000; // locktime: a valid entry's MAC holds this long against other answers
 
 // A queued packet keeps its descriptor fields in the buffer's first bytes.
 export const Q_OFF: u32 = 0; // u16
@@ -213,13 +217,21 @@ export const F_UPDATED: u32 = 12; // u32 ms of the last frame seen from the MAC
 export const FF_STATIC: u32 = 1;
 export const FF_LOCAL: u32 = 2;
 
-// ICMP error rate limit per destination (inet_peer's token bucket).
+// ICMP error limits. Per peer (inet_peer): one token bucket in ms that
+// ip_error and icmp_send both draw on; and per host (icmp_global_allow).
 export const RL_SIZE: u32 = 16;
 export const RL_IP: u32 = 0; // u32, 0 = empty
-export const RL_TOKENS: u32 = 4; // u32 ms of credit
-export const RL_LAST: u32 = 8; // u32 ms
+export const RL_TOKENS: u32 = 4; // u32 ms of credit (rate_tokens)
+export const RL_LAST: u32 = 8; // u32 ms (rate_last)
 export const ICMP_RATELIMIT_MS: u32 = 1000; // net.ipv4.icmp_ratelimit
 export const ICMP_BURST: u32 = 6; // XRLIM_BURST_FACTOR
+export const RT_ERROR_COST_MS: u32 = 1000; // ip_rt_error_cost
+export const RT_ERROR_BURST_MS: u32 = 5000; // ip_rt_error_burst
+export const PEER_NEW_AGE_MS: u32 = 60000; // inet_getpeer: a new peer's rate_last is 60 s ago
+export const ICMP_MSGS_PER_SEC: u32 = 1000; // net.ipv4.icmp_msgs_per_sec
+export const ICMP_MSGS_BURST: u32 = 50; // net.ipv4.icmp_msgs_burst
+export const H_ICMP_CREDIT: u32 = 120; // i32 icmp_global_credit
+export const H_ICMP_STAMP: u32 = 124; // u32 ms of its last refill
 
 // Open sockets: proto << 16 | port
 export const PORTS_MAX: u32 = 64;
@@ -272,7 +284,9 @@ export const DROP_NEIGH_CREATEFAIL: u32 = 30;
 export const DROP_CONNTRACK_FULL: u32 = 31; // nf_conntrack: table full, nothing to evict
 export const DROP_NAT_NO_PORT: u32 = 32; // nf_nat: no free port for the new tuple
 export const DROP_FRAME_TOO_LONG: u32 = 33; // longer than the link's MTU allows (is_skb_forwardable), or than any buffer
-export const DROP_COUNT: u32 = 34;
+export const DROP_MAC_INVALID_SOURCE: u32 = 34; // br_handle_frame: source MAC multicast or zero
+export const DROP_MAC_IEEE_MAC_CONTROL: u32 = 35; // br_handle_frame: to 01:80:c2:00:00:01 (pause)
+export const DROP_COUNT: u32 = 36;
 
 // Stage events (counters beside the drop reasons, named stage_event).
 export const STAT_bridge_learned: u32 = 0;

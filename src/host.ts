@@ -12,7 +12,7 @@ import { AddrNoun } from './nouns/addr.js';
 import { RouteNoun } from './nouns/route.js';
 import { NeighNoun } from './nouns/neigh.js';
 import { FdbNoun } from './nouns/fdb.js';
-import { compileRoutes, type Route, type RouteType } from './routes.js';
+import { compileRoutes, primaryOf, withSources, isSecondary, type Route, type RouteType } from './routes.js';
 import { broadcastOf } from './packet/addr.js';
 import { growNeighbours, type GrowthEnv } from './tables/growth.js';
 
@@ -193,6 +193,8 @@ export class Host {
     const rl = 256;
     dv.setUint32(p + L.H_RL, e.alloc(rl * L.RL_SIZE), true);
     dv.setUint32(p + L.H_RL_MASK, rl - 1, true);
+    // icmp_global_allow: the first error finds a full second to refill from.
+    dv.setUint32(p + L.H_ICMP_STAMP, -1000 >>> 0, true);
     const pend = 64;
     dv.setUint32(p + L.H_PEND, e.alloc(pend * 4), true);
     dv.setUint32(p + L.H_PEND_CAP, pend, true);
@@ -378,7 +380,10 @@ export class Host {
     return this.linkCap;
   }
 
-  /** The local table: each address as a local /32, each subnet's broadcast. */
+  /**
+   * The local table: each address as a local /32 and each subnet's broadcast,
+   * both with the subnet's primary address as their source (fib_add_ifaddr).
+   */
   /** @internal */ localRoutes(): Route[] {
     const out: Route[] = [];
     const seen = new Set<number>();
@@ -390,7 +395,7 @@ export class Host {
         out.push({ dst: bcast, plen: 32, type: 'broadcast', dev: a.dev, src: a.ip, metric: 0, proto: 'kernel' });
       }
     }
-    for (const a of this.addrs) out.push({ dst: a.ip, plen: 32, type: 'local', dev: a.dev, src: a.ip, metric: 0, proto: 'kernel' });
+    for (const a of this.addrs) out.push({ dst: a.ip, plen: 32, type: 'local', dev: a.dev, src: primaryOf(this.addrs, a).ip, metric: 0, proto: 'kernel' });
     // The limited broadcast, as inet_addr_type() answers for it.
     if (this.addrs.length > 0) out.push({ dst: 0xffffffff, plen: 32, type: 'broadcast', dev: this.addrs[0].dev, src: this.addrs[0].ip, metric: 0, proto: 'kernel' });
     return out;
@@ -406,7 +411,7 @@ export class Host {
     this.rules.refresh();
     if (!this.dirty) return;
     const e = this.engine;
-    const { prefixes, nexthops } = compileRoutes(this.routes, this.localRoutes());
+    const { prefixes, nexthops } = compileRoutes(withSources(this.routes, this.addrs), this.localRoutes());
     const blob = buildLpm(prefixes);
     const lpm = e.alloc(blob.length);
     e.u8.set(blob, lpm);
@@ -415,10 +420,13 @@ export class Host {
     const addrBytes = Math.max(1, this.addrs.length) * L.ADDR_SIZE;
     const addrs = e.alloc(addrBytes);
     const dv = e.dv;
-    this.addrs.forEach((a, i) => {
-      const p = addrs + i * L.ADDR_SIZE;
+    // By link, in the order added on each: inet_select_addr's fallback takes the first link's first primary.
+    const order = this.addrs.map((a, i) => ({ a, i })).sort((x, y) => x.a.dev - y.a.dev || x.i - y.i);
+    order.forEach(({ a, i }, k) => {
+      const p = addrs + k * L.ADDR_SIZE;
       dv.setUint32(p + L.A_IP, a.ip, true);
       dv.setUint8(p + L.A_PLEN, a.plen);
+      dv.setUint8(p + L.A_FLAGS, isSecondary(this.addrs, i) ? L.AF_SECONDARY : 0);
       dv.setUint16(p + L.A_DEV, a.dev, true);
       dv.setUint32(p + L.A_BCAST, a.plen < 31 ? broadcastOf(a.ip, a.plen) : 0, true);
     });

@@ -22,6 +22,50 @@ export interface Route {
   proto: 'kernel' | 'static';
 }
 
+/** An address as the host keeps it (ip addr), in the order added. */
+export interface AddrEntry {
+  ip: number;
+  plen: number;
+  dev: number;
+}
+
+/** A secondary address: one of the same subnet and prefix length was on its link first (inet_insert_ifa). */
+export function isSecondary(addrs: AddrEntry[], i: number): boolean {
+  const a = addrs[i];
+  return addrs.slice(0, i).some((b) => b.dev === a.dev && b.plen === a.plen && inPrefix(b.ip, a.ip, a.plen));
+}
+
+/** The primary address a (secondary or not) belongs to. */
+export function primaryOf(addrs: AddrEntry[], a: AddrEntry): AddrEntry {
+  return addrs.find((b) => b.dev === a.dev && b.plen === a.plen && inPrefix(b.ip, a.ip, a.plen)) ?? a;
+}
+
+/**
+ * inet_select_addr(dev, dst): of dev's primary addresses, the first whose
+ * subnet holds dst (any, when dst is 0), else dev's first; when dev has
+ * none, the first primary of the first link (by index) that has one.
+ */
+export function inetSelectAddr(addrs: AddrEntry[], dev: number | undefined, dst: number): number | undefined {
+  const primaries = addrs.filter((_, i) => !isSecondary(addrs, i));
+  const own = primaries.filter((a) => a.dev === dev);
+  const match = own.find((a) => dst === 0 || inPrefix(dst, a.ip, a.plen)) ?? own[0];
+  if (match) return match.ip;
+  return [...primaries].sort((a, b) => a.dev - b.dev)[0]?.ip;
+}
+
+/**
+ * The preferred source of each unicast route without one (fib_result_prefsrc,
+ * fib_info_update_nhc_saddr): inet_select_addr on its link towards its
+ * gateway, or towards nothing in particular for a route without one.
+ */
+export function withSources(routes: Route[], addrs: AddrEntry[]): Route[] {
+  return routes.map((r) => {
+    if (r.type !== 'unicast' || r.src !== undefined || r.dev === undefined) return r;
+    const src = inetSelectAddr(addrs, r.dev, r.via ?? 0);
+    return src === undefined ? r : { ...r, src };
+  });
+}
+
 const RT_CODE: Record<RouteType, number> = {
   unicast: L.RT_UNICAST,
   local: L.RT_LOCAL,

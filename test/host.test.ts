@@ -146,14 +146,22 @@ describe('a router', () => {
     expect(frags.every((f) => f.checksumOk && f.ttl === 63)).toBe(true);
   });
 
-  it('rate-limits ICMP errors per destination: a burst of 6, then one per second', async () => {
+  it('rate-limits ICMP errors per destination: a burst of 6 TTL errors, then one per second', async () => {
     const r = await router();
-    const errors = (now: number) => r.receive(from(udpPacket({ src: '10.0.0.2', dst: '8.8.8.8', sport: 5, dport: 53 })), now)
+    r.route.add({ dst: '172.31.0.0/16', via: '10.0.0.2' });
+    const errors = (now: number) => r.receive(from(udpPacket({ src: '10.0.0.2', dst: '172.31.0.1', sport: 5, dport: 53, ttl: 1 })), now)
       .filter((o) => o.kind === 'tx').length;
     const sent = Array.from({ length: 10 }, () => errors(1000));
     expect(sent).toEqual([1, 1, 1, 1, 1, 1, 0, 0, 0, 0]);
     expect([errors(1999), errors(2000), errors(2001)]).toEqual([0, 1, 0]);
     expect(r.stats().stages.icmp_ratelimited).toBe(6);
+  });
+
+  it('limits route errors twice over, as Linux: 13 packets without a route from one source get 2 net unreachables', async () => {
+    const r = await router();
+    const out = r.receive(Array.from({ length: 13 }, (_, i) => from(udpPacket({ src: '10.0.0.2', dst: '8.8.8.8', sport: 5 + i, dport: 53 }))[0]), 0);
+    expect(out.filter((o) => o.kind === 'tx')).toHaveLength(2);
+    expect(r.stats().drops.IP_INNOROUTES).toBe(13);
   });
 
   it('never answers an ICMP error with an ICMP error', async () => {

@@ -2,19 +2,19 @@
 // learning senders, and asking for unresolved next hops.
 import {
   L_MAC, L_FLAGS, LF_PROXY_ARP, H_FLAGS, HF_FORWARDING, N_TYPE, N_DEV, RT_UNICAST,
-  NB_MAC, NB_STATE, NUD_PERMANENT, NUD_REACHABLE, ETH_P_ARP, ETH_P_IP, HEADROOM, TAG_GENERATED,
+  NB_MAC, NB_STATE, NB_UPDATED, NUD_PERMANENT, NUD_REACHABLE, NUD_INCOMPLETE, ARP_LOCKTIME_MS, ETH_P_ARP, ETH_P_IP, HEADROOM, TAG_GENERATED,
   CNT_GENERATED, CNT_LOCAL, DROP_ARP_INVALID,
   STAT_arp_reply_sent, STAT_arp_proxy_reply, STAT_arp_request_sent, STAT_arp_ignored, STAT_arp_learned,
 } from '../layout';
-import { host, link, count, stat, drop, consume, genAllocFor } from '../context';
+import { host, now, link, count, stat, drop, consume, genAllocFor } from '../context';
 import { ld16, ld32, st16, st32, ldMac, stMac, MAC_BROADCAST } from '../wire/bytes';
 import { ETH_DST, ETH_SRC, ETH_TYPE, ETH_HLEN } from '../wire/ethernet';
 import {
   ARP_HTYPE, ARP_PTYPE, ARP_HLEN, ARP_PLEN, ARP_OP, ARP_SHA, ARP_SPA, ARP_THA, ARP_TPA, ARP_LEN,
   ARPOP_REQUEST, ARPOP_REPLY,
 } from '../wire/arp';
-import { isMulticast, isLoopback } from '../wire/ipv4';
-import { routeLookup, isLocalAddress } from '../tables/route';
+import { isMulticast, isLoopback, INADDR_BROADCAST } from '../wire/ipv4';
+import { routeLookup, isLocalAddress, isBroadcastAddress } from '../tables/route';
 import { neighFind, neighProbe, neighClaim } from '../tables/neigh';
 import { neighResolved } from './neigh-output';
 import { linkOutput } from './link-output';
@@ -39,14 +39,12 @@ export function arpInput(dev: u32, buf: usize, off: u32, len: u32, tag: u32): vo
     consume(buf);
     return;
   }
-  // An entry for the sender takes its MAC, whatever the opcode.
-  if (sip != 0) {
-    const e = neighFind(host, sip, dev);
-    if (e != 0 && <u32>load<u8>(e + NB_STATE) != NUD_PERMANENT) learn(e, dev, sha);
-  }
-  if (op == ARPOP_REQUEST) {
+  // ip_route_input(tip, sip) must accept the sender: one claiming an address
+  // of this host (or the limited broadcast) is a martian, never answered.
+  const martian = sip == INADDR_BROADCAST || (sip != 0 && isLocalAddress(host, sip));
+  if (op == ARPOP_REQUEST && !martian) {
     if (isLocalAddress(host, tip)) {
-      if (sip != 0) create(sip, dev, sha);
+      if (sip != 0) eventNs(sip, dev, sha);
       stat(STAT_arp_reply_sent);
       reply(dev, buf, off, a, tip, sip, sha);
       return;
@@ -56,32 +54,57 @@ export function arpInput(dev: u32, buf: usize, off: u32, len: u32, tag: u32): vo
         (load<u32>(host + H_FLAGS) & HF_FORWARDING) != 0) {
       const nh = routeLookup(host, tip);
       if (nh != 0 && <u32>load<u8>(nh + N_TYPE) == RT_UNICAST && <u32>load<u16>(nh + N_DEV) != dev) {
-        create(sip, dev, sha);
+        eventNs(sip, dev, sha);
         stat(STAT_arp_proxy_reply);
         reply(dev, buf, off, a, tip, sip, sha);
         return;
       }
     }
   }
+  // Our table: an entry for the sender takes its MAC, unless it changed less
+  // than locktime ago (the first of competing answers stands) and this is no
+  // gratuitous ARP (arp_is_garp: sender = target, a unicast address).
+  if (sip != 0) {
+    const e = neighFind(host, sip, dev);
+    if (e != 0 && <u32>load<u8>(e + NB_STATE) != NUD_PERMANENT) {
+      const garp = sip == tip && !martian && !isBroadcastAddress(host, sip) &&
+        (op == ARPOP_REQUEST || ldMac(a + ARP_THA) == sha);
+      update(e, dev, sha, garp || now - load<u32>(e + NB_UPDATED) > ARP_LOCKTIME_MS);
+    }
+  }
   stat(STAT_arp_ignored);
   consume(buf);
 }
 
-function learn(e: usize, dev: u32, mac: u64): void {
+/**
+ * neigh_update: an entry not yet valid takes the MAC and its queue leaves; a
+ * valid one changes its MAC only when forced (override). The time of the last change
+ * moves only when something changes.
+ */
+function update(e: usize, dev: u32, mac: u64, force: bool): void {
+  if (<u32>load<u8>(e + NB_STATE) == NUD_REACHABLE) {
+    if (ldMac(e + NB_MAC) == mac || !force) return;
+    stMac(e + NB_MAC, mac);
+    store<u32>(e + NB_UPDATED, now);
+    stat(STAT_arp_learned);
+    return;
+  }
   stMac(e + NB_MAC, mac);
   stat(STAT_arp_learned);
   neighResolved(e, dev);
 }
 
-/** neigh_event_ns: the sender of a request we answer gets an entry. */
-function create(ip: u32, dev: u32, mac: u64): void {
-  // An existing entry was already updated from the sender's address.
+/** neigh_event_ns: the sender of a request we answer gets an entry, or has its own overridden. */
+function eventNs(ip: u32, dev: u32, mac: u64): void {
   let e = neighProbe(host, ip, dev);
-  if (load<u32>(e) != 0) return;
+  if (load<u32>(e) != 0) {
+    if (<u32>load<u8>(e + NB_STATE) != NUD_PERMANENT) update(e, dev, mac, true);
+    return;
+  }
   e = neighClaim(host, e, ip, dev);
   if (e == 0) return;
-  store<u8>(e + NB_STATE, <u8>NUD_REACHABLE);
-  learn(e, dev, mac);
+  store<u8>(e + NB_STATE, <u8>NUD_INCOMPLETE); // not valid yet: update() makes it REACHABLE
+  update(e, dev, mac, true);
 }
 
 /** Turns the request in buf into the reply, in place, and sends it. */

@@ -42,12 +42,15 @@ export function ethernetInput(l: u32, buf: usize, off: u32, len: u32, tag: u32):
   l3Input(l, buf, off, len, tag);
 }
 
-/** A frame for device dev's own protocols (eth_type_trans, then the handler). */
-export function l3Input(dev: u32, buf: usize, off: u32, len: u32, tag: u32): void {
+/**
+ * A frame for device dev's own protocols (eth_type_trans, then the handler).
+ * local: the bridge found it the host's, to the ingress port's own MAC (PACKET_HOST).
+ */
+export function l3Input(dev: u32, buf: usize, off: u32, len: u32, tag: u32, local: bool = false): void {
   const eth = buf + off;
   const dst = ldMac(eth);
   const multi = macIsMulticast(dst);
-  const forUs = multi || dst == ldMac(link(dev) + L_MAC);
+  const forUs = multi || local || dst == ldMac(link(dev) + L_MAC);
   const type = ld16(eth + ETH_TYPE);
   if (load<u16>(eth + ETH_TYPE) == ETH_P_IP_NET) {
     if (!forUs) drop(buf, DROP_OTHERHOST, tag);

@@ -1,8 +1,9 @@
 // Sending ICMP errors (icmp_send): when not to, how often, and what they carry.
 import {
   HEADROOM, TAG_GENERATED, H_IPID, IPPROTO_ICMP, STAT_icmp_error_sent, STAT_icmp_ratelimited,
+  N_TYPE, N_DEV, L_MTU, RT_UNICAST, RT_LOCAL, RT_BROADCAST,
 } from '../layout';
-import { host, now, stat, genAlloc } from '../context';
+import { host, now, link, stat, genAlloc } from '../context';
 import { st16, st32 } from '../wire/bytes';
 import { checksum } from '../wire/checksum';
 import { ETH_HLEN } from '../wire/ethernet';
@@ -13,12 +14,13 @@ import {
 import {
   ICMP_TYPE, ICMP_CODE, ICMP_CHECK, ICMP_MTU, ICMP_HLEN, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, icmpIsError,
 } from '../wire/icmp';
-import { icmpAllow } from '../tables/ratelimit';
+import { icmpGlobalAllow, icmpGlobalConsume, icmpPeerAllow } from '../tables/ratelimit';
+import { routeLookup } from '../tables/route';
 import { ip4Output } from './ip4-output';
 import { nfSave, nfRestore } from './netfilter';
 
-// RFC 1812 4.3.2.3: quote as much as fits in 576 bytes.
-const ICMP_QUOTE_MAX: u32 = 576 - IP_HLEN - ICMP_HLEN;
+// RFC 1812 4.3.2.3: quote as much as fits in 576 bytes, or in the MTU of the way back when less (icmp_send's room).
+const ICMP_ROOM: u32 = 576;
 
 /**
  * Sends an ICMP error about the IPv4 packet at ip (its header as received).
@@ -32,14 +34,29 @@ export function icmpSend(ip: usize, type: u32, code: u32, info: u32, src: u32, s
   if (ipProto(ip) == IPPROTO_ICMP && (tot <= ihl || icmpIsError(<u32>load<u8>(ip + ihl)))) return;
   const dst = ipSrc(ip);
   if (dst == 0 || dst == INADDR_BROADCAST || isMulticast(dst)) return;
-  // Frag-needed is never limited: path MTU discovery depends on it.
-  if (!(type == ICMP_DEST_UNREACH && code == ICMP_FRAG_NEEDED) && !icmpAllow(host, dst, now)) {
+  // Frag-needed is never limited: path MTU discovery depends on it (icmpv4_mask_allow).
+  const limited = !(type == ICMP_DEST_UNREACH && code == ICMP_FRAG_NEEDED);
+  if (limited && !icmpGlobalAllow(host, now)) {
     stat(STAT_icmp_ratelimited);
     return;
   }
+  // icmp_route_lookup: without a route back there is no error, and no token is spent.
+  const nh = routeLookup(host, dst);
+  const rt = nh == 0 ? 0 : <u32>load<u8>(nh + N_TYPE);
+  if (rt != RT_UNICAST && rt != RT_LOCAL && rt != RT_BROADCAST) return;
+  if (limited) {
+    // icmpv4_xrlim_allow: the peer's bucket (not for errors to ourselves), then the host's credit.
+    if (rt == RT_UNICAST && !icmpPeerAllow(host, dst, now)) {
+      stat(STAT_icmp_ratelimited);
+      return;
+    }
+    icmpGlobalConsume(host);
+  }
   const buf = genAlloc(TAG_GENERATED);
   if (buf == 0) return;
-  const quote = tot < ICMP_QUOTE_MAX ? tot : ICMP_QUOTE_MAX;
+  const backMtu = rt == RT_UNICAST ? <u32>load<u16>(link(<u32>load<u16>(nh + N_DEV)) + L_MTU) : ICMP_ROOM;
+  const room = (backMtu < ICMP_ROOM ? backMtu : ICMP_ROOM) - IP_HLEN - ICMP_HLEN;
+  const quote = tot < room ? tot : room;
   const ipOff = HEADROOM + ETH_HLEN;
   const out = buf + ipOff;
   const len = IP_HLEN + ICMP_HLEN + quote;

@@ -4,7 +4,8 @@ import {
   DROP_IP_INHDR, DROP_IP_CSUM, DROP_PKT_TOO_SMALL, DROP_IP_INVALID_SOURCE, DROP_IP_INVALID_DEST,
   DROP_NOT_SPECIFIED, DROP_IP_INADDRERRORS, DROP_IP_INNOROUTES, DROP_BLACKHOLE, DROP_UNREACHABLE,
 } from '../layout';
-import { host, drop } from '../context';
+import { host, now, drop } from '../context';
+import { routeErrorAllow } from '../tables/ratelimit';
 import { ipHeaderValid } from '../wire/checksum';
 import { ipTotLen, ipSrc, ipDst, isMulticast, isLoopback, INADDR_BROADCAST } from '../wire/ipv4';
 import {
@@ -85,20 +86,17 @@ export function ip4Input(dev: u32, buf: usize, ipOff: u32, n: u32, tag: u32, l2m
     drop(buf, DROP_IP_INADDRERRORS, tag);
     return;
   }
-  if (type == 0) {
-    icmpSend(ip, ICMP_DEST_UNREACH, ICMP_NET_UNREACH, 0, 0, l2multi);
-    drop(buf, DROP_IP_INNOROUTES, tag);
+  if (type == RT_UNICAST) {
+    ip4Forward(nh, dev, buf, ipOff, tot, tag, l2multi);
   } else if (type == RT_BLACKHOLE) {
     drop(buf, DROP_BLACKHOLE, tag);
-  } else if (type == RT_UNREACHABLE) {
-    icmpSend(ip, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0, 0, l2multi);
-    drop(buf, DROP_UNREACHABLE, tag);
-  } else if (type == RT_UNICAST) {
-    ip4Forward(nh, dev, buf, ipOff, tot, tag, l2multi);
   } else {
-    // prohibit
-    icmpSend(ip, ICMP_DEST_UNREACH, ICMP_PKT_FILTERED, 0, 0, l2multi);
-    drop(buf, DROP_UNREACHABLE, tag);
+    // ip_error: no route, unreachable, prohibit; its own limit per source, whatever the frame.
+    if (routeErrorAllow(host, src, now)) {
+      const code = type == 0 ? ICMP_NET_UNREACH : type == RT_UNREACHABLE ? ICMP_HOST_UNREACH : ICMP_PKT_FILTERED;
+      icmpSend(ip, ICMP_DEST_UNREACH, code, 0, 0, l2multi);
+    }
+    drop(buf, type == 0 ? DROP_IP_INNOROUTES : DROP_UNREACHABLE, tag);
   }
 }
 

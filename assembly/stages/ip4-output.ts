@@ -72,9 +72,11 @@ export function ip4Output(buf: usize, ipOff: u32, tot: u32, tag: u32): void {
 }
 
 /**
- * The source for a packet whose stack left it 0.0.0.0: for a local route the
- * address itself, for a broadcast the subnet's, else the route's preferred
- * source or the egress link's address towards the next hop.
+ * The source for a packet whose stack left it 0.0.0.0 (ip_route_output):
+ * the route's preferred source, which the control plane fills in as Linux
+ * does (for local-table routes the subnet's primary address, so a secondary
+ * address is reached from its primary; for the others inet_select_addr
+ * towards the gateway).
  */
 function fillSource(ip: usize, nh: usize, dst: u32): void {
   const type = <u32>load<u8>(nh + N_TYPE);
@@ -82,8 +84,7 @@ function fillSource(ip: usize, nh: usize, dst: u32): void {
   if (type == RT_LOCAL || type == RT_BROADCAST) {
     setSource(ip, pref != 0 ? pref : dst);
   } else if (type == RT_UNICAST) {
-    const gw = load<u32>(nh + N_GW);
-    setSource(ip, pref != 0 ? pref : selectSource(host, <u32>load<u16>(nh + N_DEV), gw != 0 ? gw : dst));
+    setSource(ip, pref != 0 ? pref : selectSource(host, <u32>load<u16>(nh + N_DEV), load<u32>(nh + N_GW)));
   }
 }
 

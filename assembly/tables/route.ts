@@ -1,7 +1,7 @@
 // The host's routing table: a longest-prefix-match table whose leaves are
 // nexthop indices (0 = no route). Local and broadcast routes sit in the same
 // table, as Linux's local table would answer first.
-import { H_LOCAL_BLOOM, H_LPM, H_NH, NH_SIZE, H_ADDRS, H_NADDRS, ADDR_SIZE, A_IP, A_PLEN, A_DEV, H_PORTS, H_NPORTS } from '../layout';
+import { H_LOCAL_BLOOM, H_LPM, H_NH, NH_SIZE, H_ADDRS, H_NADDRS, ADDR_SIZE, A_IP, A_PLEN, A_DEV, A_FLAGS, A_BCAST, AF_SECONDARY, H_PORTS, H_NPORTS } from '../layout';
 import { lpmLookup } from './lpm';
 
 // A two-entry memo the batch's lookup pass fills for the packet in hand (its
@@ -54,24 +54,38 @@ export function isLocalAddress(host: usize, a: u32): bool {
   return false;
 }
 
+/** Whether a is the subnet broadcast of one of the host's addresses (a broadcast local route). */
+export function isBroadcastAddress(host: usize, a: u32): bool {
+  const n = load<u32>(host + H_NADDRS);
+  let p = <usize>load<u32>(host + H_ADDRS);
+  for (let i: u32 = 0; i < n; i++, p += ADDR_SIZE) {
+    if (load<u32>(p + A_BCAST) == a) return true;
+  }
+  return false;
+}
+
 /**
- * The source address for a packet to dst leaving by dev (inet_select_addr):
- * an address of dev in dst's subnet, else dev's first, else the host's first.
+ * inet_select_addr(dev, dst): of dev's primary addresses, the first whose
+ * subnet holds dst (the first of all when dst is 0), else dev's first; when
+ * dev has none, the first primary of the first link that has one (the
+ * array is ordered by link).
  */
 export function selectSource(host: usize, dev: u32, dst: u32): u32 {
   const n = load<u32>(host + H_NADDRS);
   const base = <usize>load<u32>(host + H_ADDRS);
   let first: u32 = 0;
+  let any: u32 = 0;
   let p = base;
   for (let i: u32 = 0; i < n; i++, p += ADDR_SIZE) {
-    if (<u32>load<u16>(p + A_DEV) != dev) continue;
+    if ((<u32>load<u8>(p + A_FLAGS) & AF_SECONDARY) != 0) continue;
     const a = load<u32>(p + A_IP);
+    if (any == 0) any = a;
+    if (<u32>load<u16>(p + A_DEV) != dev) continue;
     const plen = <u32>load<u8>(p + A_PLEN);
-    if (plen != 0 && ((a ^ dst) >>> (32 - plen)) == 0) return a;
+    if (dst == 0 || ((a ^ dst) >>> (32 - plen)) == 0) return a;
     if (first == 0) first = a;
   }
-  if (first != 0) return first;
-  return n > 0 ? load<u32>(base + A_IP) : 0;
+  return first != 0 ? first : any;
 }
 
 /** Whether a socket listens on proto/port. */

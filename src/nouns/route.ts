@@ -1,6 +1,6 @@
 // ip route: a host's routes, checked as the kernel checks them, and route get.
 import { parseIPv4, formatIPv4, parseCidr, formatCidr, networkOf, inPrefix } from '../packet/addr.js';
-import { lookupRoute, formatRoute, type Route } from '../routes.js';
+import { lookupRoute, formatRoute, inetSelectAddr, type Route } from '../routes.js';
 import type { Host, RouteSpec, RouteInfo } from '../host.js';
 import { wrap } from './common.js';
 
@@ -51,7 +51,7 @@ export class RouteNoun {
     if (!r) return null;
     const info = this.info(r);
     if (r.type === 'unicast' && r.dev !== undefined && !info.src) {
-      const src = this.selectSource(r.dev, r.via ?? a);
+      const src = inetSelectAddr(h.addrs, r.dev, r.via ?? 0);
       if (src !== undefined) info.src = formatIPv4(src);
     }
     return info;
@@ -61,12 +61,6 @@ export class RouteNoun {
   show(): string {
     const h = this.host;
     return h.routes.map((r) => formatRoute(r, (i) => h.links[i].name)).join('\n');
-  }
-
-  private selectSource(dev: number, dst: number): number | undefined {
-    const addrs = this.host.addrs;
-    const on = addrs.filter((a) => a.dev === dev);
-    return (on.find((a) => inPrefix(dst, a.ip, a.plen)) ?? on[0] ?? addrs[0])?.ip;
   }
 
   private info(r: Route): RouteInfo {

@@ -1,11 +1,13 @@
 // ARP input (net/ipv4/arp.c: arp_rcv, arp_process), arp_ignore=0, arp_accept=0.
 import type { ModelHost } from './host.js';
 import type { Link } from './links.js';
-import { neighUpdate } from './neigh.js';
-import { ARP_LEN, ETH_HLEN, ETH_P_ARP, ETH_P_IP, GEN_TAG, arpPacket, ethernet, get16, get32, isLoopbackIp, isMulticastIp } from './wire.js';
+import { neighUpdate, type Neigh } from './neigh.js';
+import { ARP_LEN, ETH_HLEN, ETH_P_ARP, ETH_P_IP, GEN_TAG, LIMITED_BROADCAST, arpPacket, ethernet, get16, get32, isLoopbackIp, isMulticastIp, macEq } from './wire.js';
 
 const ARPOP_REQUEST = 1;
 const ARPOP_REPLY = 2;
+/** locktime: a valid entry's MAC holds this long against other answers (arp_process). */
+const LOCKTIME_MS = 1000;
 
 /** An ARP frame that reached device `dev` (its destination MAC is ours, broadcast or multicast). */
 export function arpInput(h: ModelHost, dev: Link, frame: Uint8Array, tag: number): void {
@@ -25,33 +27,45 @@ export function arpInput(h: ModelHost, dev: Link, frame: Uint8Array, tag: number
     return h.stage('arp_ignored');
   }
 
-  const n = h.arpTbl.get(sip, dev);
-  if (n && n.state !== 'PERMANENT') {
-    neighUpdate(h, n, sha);
-    h.stage('arp_learned');
-  }
-  if (op === ARPOP_REQUEST && h.routes.isLocal(tip)) {
-    learnSender(h, dev, sip, sha);
+  // ip_route_input(tip, sip): a sender claiming one of our addresses (or the limited broadcast) is a martian.
+  const martian = sip === LIMITED_BROADCAST || h.routes.isLocal(sip);
+  if (!martian && op === ARPOP_REQUEST && h.routes.isLocal(tip)) {
+    eventNs(h, dev, sip, sha);
     return reply(h, dev, tip, sha, sip, 'arp_reply_sent');
   }
-  if (op === ARPOP_REQUEST && dev.proxyArp && h.forwarding) {
+  if (!martian && op === ARPOP_REQUEST && dev.proxyArp && h.forwarding) {
     // arp_fwd_proxy: a unicast route for the target out of another link.
     const r = h.routes.resolve(tip);
     if (r && r.type === 'unicast' && r.dev !== dev) {
-      learnSender(h, dev, sip, sha);
+      eventNs(h, dev, sip, sha);
       return reply(h, dev, tip, sha, sip, 'arp_proxy_reply');
     }
+  }
+  // Our table: the sender's entry takes the MAC unless it changed within locktime and this is no gratuitous ARP.
+  const n = h.arpTbl.get(sip, dev);
+  if (n && n.state !== 'PERMANENT') {
+    const garp = sip === tip && !martian && !h.routes.isBroadcast(sip) && (op === ARPOP_REQUEST || macEq(a, 18, sha));
+    update(h, n, sha, garp || h.now - n.updated > LOCKTIME_MS);
   }
   h.stage('arp_ignored'); // consumed without a reply
 }
 
-/** neigh_event_ns: the requester's entry, created REACHABLE if there is none. */
-function learnSender(h: ModelHost, dev: Link, sip: number, sha: Uint8Array): void {
-  if (h.arpTbl.get(sip, dev)) return; // already updated above (or permanent)
-  const n = h.arpTbl.getOrCreate(sip, dev, h.now);
-  n.state = 'REACHABLE';
-  n.mac = sha.slice(0, 6);
+/** neigh_update: a valid entry changes its MAC only with override; its time moves only when something changes. */
+function update(h: ModelHost, n: Neigh, mac: Uint8Array, override: boolean): void {
+  if (n.state === 'REACHABLE') {
+    if (macEq(mac, 0, n.mac) || !override) return;
+    n.mac = mac.slice(0, 6);
+    n.updated = h.now;
+    return h.stage('arp_learned');
+  }
+  neighUpdate(h, n, mac);
   h.stage('arp_learned');
+}
+
+/** neigh_event_ns: the requester's entry, created if there is none, its MAC taken whatever locktime says. */
+function eventNs(h: ModelHost, dev: Link, sip: number, sha: Uint8Array): void {
+  const n = h.arpTbl.get(sip, dev) ?? h.arpTbl.getOrCreate(sip, dev, h.now);
+  if (n.state !== 'PERMANENT') update(h, n, sha, true);
 }
 
 /** arp_send_dst(ARPOP_REPLY, ..., dest_ip=sip, dev, src_ip=tip, dest_hw=sha, dev's MAC, target_hw=sha). */

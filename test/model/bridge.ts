@@ -36,10 +36,27 @@ export function fdbFlushPort(br: Link, port: Link): void {
   for (const [key, e] of br.fdb) if (e.port === port) br.fdb.delete(key);
 }
 
+/** 01:80:c2:00:00:0X: the IEEE 802.1D reserved group addresses; X, or -1 for any other MAC. */
+function linkLocalGroup(frame: Uint8Array): number {
+  const g = frame[0] === 0x01 && frame[1] === 0x80 && frame[2] === 0xc2 && frame[3] === 0 && frame[4] === 0 && frame[5] < 16;
+  return g ? frame[5] : -1;
+}
+
+/** The port of br whose own MAC is at frame[off] (Linux keeps port MACs as local FDB entries). */
+function portWithMac(h: ModelHost, br: Link, frame: Uint8Array, off: number): Link | undefined {
+  return h.portsOf(br).find((p) => macEq(frame, off, p.mac));
+}
+
 /** br_handle_frame + br_handle_frame_finish: a frame received on `port` of `br`. */
 export function bridgeInput(h: ModelHost, br: Link, port: Link, frame: Uint8Array, tag: number): void {
   if (!br.up) return h.drop('DEV_READY', tag);
+  // is_valid_ether_addr(h_source)
+  if (isMulticastMac(frame, 6) || isZeroMac(frame, 6)) return h.drop('MAC_INVALID_SOURCE', tag);
+  const group = linkLocalGroup(frame);
+  if (group === 1) return h.drop('MAC_IEEE_MAC_CONTROL', tag); // pause
   if (port.learning) learn(h, br, port, frame.subarray(6, 12));
+  // Other reserved groups (LACP, 802.1X, LLDP...) go up the port's own stack; 01:80:c2:00:00:00 floods, STP being off.
+  if (group > 0) return h.netifReceive(port, frame, tag);
   // should_deliver: every port that is up, the ingress port only in hairpin mode.
   const others = h.portsOf(br).filter((p) => p.up && (p !== port || p.hairpin));
   if (isMulticastMac(frame, 0)) {
@@ -50,9 +67,10 @@ export function bridgeInput(h: ModelHost, br: Link, port: Link, frame: Uint8Arra
     h.stage('bridge_local');
     return h.netifReceive(br, frame, tag);
   }
-  if (macEq(frame, 0, br.mac)) {
+  if (macEq(frame, 0, br.mac) || portWithMac(h, br, frame, 0)) {
     h.stage('bridge_local');
-    return h.netifReceive(br, frame, tag);
+    // As the host's only when to the ingress port's own MAC (eth_type_trans there said PACKET_HOST).
+    return h.netifReceive(br, frame, tag, macEq(frame, 0, port.mac));
   }
   const dst = fdbLookup(br, frame.subarray(0, 6), h.now);
   if (dst) {
@@ -64,6 +82,7 @@ export function bridgeInput(h: ModelHost, br: Link, port: Link, frame: Uint8Arra
 }
 
 function learn(h: ModelHost, br: Link, port: Link, src: Uint8Array): void {
+  if (portWithMac(h, br, src, 0)) return; // a local entry: never learned
   const r = fdbLearn(br, port, src, h.now);
   if (r === 'learned') h.stage('bridge_learned');
   if (r === 'full') h.stage('bridge_fdb_full');
@@ -75,7 +94,7 @@ export function bridgeXmit(h: ModelHost, br: Link, frame: Uint8Array, tag: numbe
   if (isMulticastMac(frame, 0)) return flood(h, ports, frame, tag);
   // A frame to the bridge's own MAC has nowhere to go (br_forward with a local entry).
   if (macEq(frame, 0, br.mac)) return h.drop('BR_NO_EGRESS', tag);
-  const dst = fdbLookup(br, frame.subarray(0, 6), h.now);
+  const dst = fdbLookup(br, frame.subarray(0, 6), h.now) ?? portWithMac(h, br, frame, 0);
   if (dst) {
     h.stage('bridge_forwarded');
     return portXmit(h, dst, frame, tag);

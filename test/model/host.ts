@@ -49,7 +49,10 @@ export class ModelHost {
   readonly routes = new RoutingTable();
   /** The neighbour table (Linux's arp_tbl). */
   readonly arpTbl = new NeighTable();
+  /** inet_peer: ICMP error tokens by the address the errors go to. */
   readonly icmpPeers = new Map<number, { tokens: number; last: number }>();
+  /** icmp_global_allow's credit; the first error finds a full second to refill from. */
+  readonly icmpCredit = { credit: 0, stamp: -1000 };
   private readonly ports = new Set<string>();
   private ipId = 0;
 
@@ -268,9 +271,9 @@ export class ModelHost {
     this.netifReceive(link, frame, tag);
   }
 
-  /** A frame that reached device `dev`'s own protocol layer (eth_type_trans + dispatch). */
-  netifReceive(dev: Link, frame: Uint8Array, tag: number): void {
-    const cast = pktType(frame, dev);
+  /** A frame that reached device `dev`'s own protocol layer (eth_type_trans + dispatch); `local`: the bridge found it the host's. */
+  netifReceive(dev: Link, frame: Uint8Array, tag: number, local = false): void {
+    const cast = local ? 'host' : pktType(frame, dev);
     const type = get16(frame, 12);
     if (type === ETH_P_ARP) {
       if (cast === 'other') {

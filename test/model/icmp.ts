@@ -9,6 +9,12 @@ import {
 
 export const ICMP_RATELIMIT_MS = 1000;
 export const ICMP_BURST = 6;
+/** ip_error's own limit: ip_rt_error_cost, ip_rt_error_burst. */
+export const RT_ERROR_COST_MS = 1000;
+export const RT_ERROR_BURST_MS = 5000;
+/** icmp_msgs_per_sec, icmp_msgs_burst. */
+export const ICMP_MSGS_PER_SEC = 1000;
+export const ICMP_MSGS_BURST = 50;
 /** RFC 792: header + data of the offending packet, 576 bytes in all. */
 export const ICMP_QUOTE_MAX = 576 - 20 - 8;
 
@@ -27,10 +33,20 @@ export interface RxCtx {
 export function icmpError(h: ModelHost, ip: Uint8Array, ctx: RxCtx, type: number, code: number, info = 0): void {
   if (!errorAllowed(h, ip, ctx)) return;
   const src = get32(ip, 12);
-  const fragNeeded = type === 3 && code === 4;
-  if (!fragNeeded && !rateAllow(h, src)) return h.stage('icmp_ratelimited');
+  // Frag-needed is never limited (icmpv4_mask_allow).
+  const limited = !(type === 3 && code === 4);
+  if (limited && !globalAllow(h)) return h.stage('icmp_ratelimited');
+  // icmp_route_lookup: no route back, no error, nothing spent.
+  const back = h.routes.resolve(src);
+  if (!back || !['unicast', 'local', 'broadcast'].includes(back.type)) return;
+  if (limited) {
+    if (back.type === 'unicast' && !peerAllow(h, src)) return h.stage('icmp_ratelimited');
+    h.icmpCredit.credit -= 1; // icmp_global_consume: Linux takes 0-2 at random, the model their mean
+  }
   const dst = get32(ip, 16);
-  const quote = ip.subarray(0, Math.min(ip.length, ICMP_QUOTE_MAX));
+  // icmp_send's room: 576 bytes in all, or the MTU of the way back when less.
+  const room = Math.min(back.type === 'unicast' && back.dev ? back.dev.mtu : 576, 576) - 28;
+  const quote = ip.subarray(0, Math.min(ip.length, room));
   const pkt = ipv4(
     {
       src: h.routes.isLocal(dst) ? dst : 0,
@@ -70,18 +86,49 @@ function errorAllowed(h: ModelHost, ip: Uint8Array, ctx: RxCtx): boolean {
   return true;
 }
 
-/** inet_peer_xrlim_allow: per-destination token bucket in ms; a new peer starts full. */
-function rateAllow(h: ModelHost, dst: number): boolean {
-  const cap = ICMP_BURST * ICMP_RATELIMIT_MS;
-  const peer = h.icmpPeers.get(dst);
-  let tokens = peer ? Math.min(cap, peer.tokens + (h.now - peer.last)) : cap;
-  let ok = false;
-  if (tokens >= ICMP_RATELIMIT_MS) {
-    tokens -= ICMP_RATELIMIT_MS;
-    ok = true;
+/** inet_getpeer: a new peer has no tokens and was last seen 60 s ago. */
+function peerOf(h: ModelHost, addr: number): { tokens: number; last: number } {
+  let p = h.icmpPeers.get(addr);
+  if (!p) {
+    p = { tokens: 0, last: h.now - 60_000 };
+    h.icmpPeers.set(addr, p);
   }
-  h.icmpPeers.set(dst, { tokens, last: h.now });
-  return ok;
+  return p;
+}
+
+/** inet_peer_xrlim_allow(peer, icmp_ratelimit): time refills only when some has passed; 6 messages deep. */
+function peerAllow(h: ModelHost, addr: number): boolean {
+  const p = peerOf(h, addr);
+  if (h.now !== p.last) {
+    p.tokens = Math.min(ICMP_BURST * ICMP_RATELIMIT_MS, p.tokens + (h.now - p.last));
+    p.last = h.now;
+  }
+  if (p.tokens < ICMP_RATELIMIT_MS) return false;
+  p.tokens -= ICMP_RATELIMIT_MS;
+  return true;
+}
+
+/** ip_error's limit on route errors to `src`, on the same peer's tokens (5 s deep, 1 s a message). */
+export function routeErrorAllow(h: ModelHost, src: number): boolean {
+  const p = peerOf(h, src);
+  p.tokens = Math.min(RT_ERROR_BURST_MS, p.tokens + (h.now - p.last));
+  p.last = h.now;
+  if (p.tokens < RT_ERROR_COST_MS) return false;
+  p.tokens -= RT_ERROR_COST_MS;
+  return true;
+}
+
+/** icmp_global_allow: credit left, or a refill (1 a ms, 50 deep) at least 20 ms after the last. */
+function globalAllow(h: ModelHost): boolean {
+  const g = h.icmpCredit;
+  if (g.credit > 0) return true;
+  const delta = Math.min(h.now - g.stamp, 1000);
+  if (delta < 20) return false;
+  const incr = Math.floor((ICMP_MSGS_PER_SEC * delta) / 1000);
+  if (!incr) return false;
+  g.stamp = h.now;
+  g.credit = Math.min(g.credit + incr, ICMP_MSGS_BURST);
+  return true;
 }
 
 /**

@@ -2,7 +2,7 @@
 // delivery (ip_local_deliver and the protocol handlers), output (ip_output)
 // and fragmentation (ip_do_fragment).
 import type { ModelHost } from './host.js';
-import { echoReply, icmpError, tcpReset, type RxCtx } from './icmp.js';
+import { echoReply, icmpError, routeErrorAllow, tcpReset, type RxCtx } from './icmp.js';
 import type { Link } from './links.js';
 import { neighOutput } from './neigh.js';
 import type { Resolved } from './route.js';
@@ -84,9 +84,9 @@ function validate(h: ModelHost, pkt: Uint8Array, tag: number): Uint8Array | unde
   return pkt.slice(0, total);
 }
 
-/** ip_error: ICMP destination unreachable with `code`, then the drop. */
+/** ip_error: ICMP destination unreachable with `code` (under its own limit per source), then the drop. */
 function routeError(h: ModelHost, ip: Uint8Array, ctx: RxCtx, reason: string, code: number): void {
-  icmpError(h, ip, ctx, 3, code);
+  if (routeErrorAllow(h, get32(ip, 12))) icmpError(h, ip, ctx, 3, code);
   h.drop(reason, ctx.tag);
 }
 
@@ -299,7 +299,7 @@ function deviceOf(h: ModelHost, r: Resolved): Link | undefined {
  * had known the source all along.
  */
 function fillSource(h: ModelHost, ip: Uint8Array, r: Resolved): void {
-  const src = r.src ?? h.routes.selectSource(r.dev, r.via ?? get32(ip, 16));
+  const src = r.src ?? h.routes.selectSource(r.dev, r.via ?? 0);
   put32(ip, 12, src);
   put16(ip, 10, 0);
   put16(ip, 10, checksum(ip, 0, ihlBytes(ip)));

@@ -429,11 +429,12 @@ describe('routing', () => {
     h.neigh.add({ ip: '172.16.5.7', mac: C, dev: 'eth0' });
     return h;
   }
-  const fwd = (h: ModelHost, dst: string) => lines(rx(h, 'eth0', ipFrame(M0, A, udp({ src: '10.0.0.2', dst, dport: 9 }))));
+  const fwd = (h: ModelHost, dst: string, now = 0) => lines(rx(h, 'eth0', ipFrame(M0, A, udp({ src: '10.0.0.2', dst, dport: 9 })), now));
 
   it('route.get reports the longest match, local and broadcast entries first', () => {
     const h = routed();
-    expect(h.route.get('172.20.0.1')).toEqual({ dst: '172.16.0.0/12', type: 'unicast', dev: 'eth1', via: '10.1.0.2' });
+    // The source is the route's preferred one (inet_select_addr towards its gateway), as `ip route get` shows.
+    expect(h.route.get('172.20.0.1')).toEqual({ dst: '172.16.0.0/12', type: 'unicast', dev: 'eth1', via: '10.1.0.2', src: '10.1.0.1' });
     expect(h.route.get('172.16.5.1')).toMatchObject({ dst: '172.16.5.0/24', via: '10.1.0.9', dev: 'eth1' });
     expect(h.route.get('172.16.5.7')).toMatchObject({ dst: '172.16.5.7/32', dev: 'eth0' });
     expect(h.route.get('10.0.0.77')).toEqual({ dst: '10.0.0.0/24', type: 'unicast', dev: 'eth0', src: '10.0.0.1' });
@@ -464,8 +465,9 @@ describe('routing', () => {
     const h = routed();
     expect(fwd(h, '192.168.9.1')).toEqual(['drop BLACKHOLE [1]']);
     expect(fwd(h, '192.168.1.1')).toEqual([`tx eth0 [gen] ${M0}>${A} ip 10.0.0.1>10.0.0.2 ttl 64 icmp 3/1 len 60`, 'drop UNREACHABLE [1]']);
-    expect(fwd(h, '192.168.2.1')).toEqual([`tx eth0 [gen] ${M0}>${A} ip 10.0.0.1>10.0.0.2 ttl 64 icmp 3/13 len 60`, 'drop UNREACHABLE [1]']);
-    expect(fwd(h, '8.8.8.8')).toEqual([`tx eth0 [gen] ${M0}>${A} ip 10.0.0.1>10.0.0.2 ttl 64 icmp 3/0 len 60`, 'drop IP_INNOROUTES [1]']);
+    // A second apart: ip_error and icmp_send draw on one bucket per source (2 errors in a burst).
+    expect(fwd(h, '192.168.2.1', 1000)).toEqual([`tx eth0 [gen] ${M0}>${A} ip 10.0.0.1>10.0.0.2 ttl 64 icmp 3/13 len 60`, 'drop UNREACHABLE [1]']);
+    expect(fwd(h, '8.8.8.8', 2000)).toEqual([`tx eth0 [gen] ${M0}>${A} ip 10.0.0.1>10.0.0.2 ttl 64 icmp 3/0 len 60`, 'drop IP_INNOROUTES [1]']);
     expectConserved(h);
   });
 

@@ -64,11 +64,26 @@ export class RoutingTable {
     return !this.isLocal(a) && this.addrs.some((x) => x.plen < 31 && broadcastOf(x.ip, x.plen) === a);
   }
 
-  /** inet_select_addr: first address of dev in the subnet of dst, else dev's first, else the host's first. */
+  /** A secondary: an address of the same subnet and prefix length was on its link first. */
+  isSecondary(a: Addr): boolean {
+    return this.primaryOf(a) !== a;
+  }
+
+  /** The first address of a's subnet on a's link: its primary (a itself if a is one). */
+  primaryOf(a: Addr): Addr {
+    return this.addrs.find((x) => x.dev === a.dev && x.plen === a.plen && inPrefix(x.ip, a.ip, a.plen))!;
+  }
+
+  /**
+   * inet_select_addr: of dev's primaries the first whose subnet holds dst (any
+   * when dst is 0), else dev's first; else the first primary of the first link.
+   */
   selectSource(dev: Link | undefined, dst: number): number {
-    const onDev = this.addrs.filter((x) => x.dev === dev);
-    const inSubnet = onDev.find((x) => inPrefix(dst, x.ip, x.plen));
-    return (inSubnet ?? onDev[0] ?? this.addrs[0])?.ip ?? 0;
+    const primaries = this.addrs.filter((x) => !this.isSecondary(x));
+    const onDev = primaries.filter((x) => x.dev === dev);
+    const pick = onDev.find((x) => dst === 0 || inPrefix(dst, x.ip, x.plen)) ?? onDev[0];
+    if (pick) return pick.ip;
+    return [...primaries].sort((a, b) => a.dev.index - b.dev.index)[0]?.ip ?? 0;
   }
 
   /** fib_add_ifaddr: the address, and its connected prefix route unless that prefix is taken. */
@@ -111,13 +126,16 @@ export class RoutingTable {
   /** fib_lookup: the local table first, then the main table. Undefined: no route. */
   resolve(dst: number): Resolved | undefined {
     const local = this.addrs.find((x) => x.ip === dst);
-    if (local) return { type: 'local', dst, plen: 32, dev: local.dev, src: dst };
+    // fib_add_ifaddr: a secondary's local route has its primary as source.
+    if (local) return { type: 'local', dst, plen: 32, dev: local.dev, src: this.primaryOf(local).ip };
     if (dst === LIMITED_BROADCAST) return { type: 'broadcast', dst, plen: 32, src: this.addrs[0]?.ip };
     const bcast = this.addrs.find((x) => x.plen < 31 && broadcastOf(x.ip, x.plen) === dst);
     if (bcast) return { type: 'broadcast', dst, plen: 32, dev: bcast.dev, src: bcast.ip };
     const r = this.lookupMain(dst);
     if (!r) return undefined;
-    return { type: r.type, dst: r.dst, plen: r.plen, dev: r.dev, via: r.via, src: r.src };
+    // fib_result_prefsrc: the route's own, else inet_select_addr towards its gateway (or none).
+    const src = r.src ?? (r.type === 'unicast' && this.addrs.length ? this.selectSource(r.dev, r.via ?? 0) : undefined);
+    return { type: r.type, dst: r.dst, plen: r.plen, dev: r.dev, via: r.via, src };
   }
 
   mainRoutes(): Route[] {
