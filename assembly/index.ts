@@ -15,7 +15,7 @@ import { lpm_lookup_batch } from './tables/lpm';
 import { hostTimers, runBatch } from './batch';
 
 export { lpm_lookup_batch };
-export { net_wave, net_begin, net_settle, net_inject, net_in_flight } from './net/wave';
+export { net_wave, net_begin, net_settle, net_inject, net_inject_many, net_in_flight } from './net/wave';
 
 /**
  * Processes n descriptors at vec for host h at time now (ms). Outputs go to

@@ -14,7 +14,7 @@ import { NeighNoun } from './nouns/neigh.js';
 import { FdbNoun } from './nouns/fdb.js';
 import { compileRoutes, primaryOf, withSources, isSecondary, type Route, type RouteType } from './routes.js';
 import { broadcastOf } from './packet/addr.js';
-import { growNeighbours, type GrowthEnv } from './tables/growth.js';
+import { growNeighbours, engineGrowth, type GrowthEnv } from './tables/growth.js';
 
 export type LinkType = 'ether' | 'veth' | 'bridge' | 'ipip';
 
@@ -452,16 +452,10 @@ export class Host {
   }
 
   /** @internal */ get growth(): GrowthEnv {
-    const e = this.engine;
-    return {
-      get dv() {
-        return e.dv;
-      },
-      alloc: (size) => e.alloc(size),
-      release: (ptr, size) => e.arena.release(ptr, size),
-      call: (name, ...args) => (e.dp[name] as Fn)(...args),
-    };
+    return (this.growthEnv ??= engineGrowth(this.engine));
   }
+
+  private growthEnv?: GrowthEnv;
 
   /** Bytes of the routing table the data plane reads (LPM + nexthops). */
   get routeTableBytes(): number {

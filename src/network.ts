@@ -143,7 +143,11 @@ export class Network {
   private readonly net: number;
   private readonly opts: NetworkOptions;
   private pool?: WorkerPool;
+  /** Bumped by every change of the topology: the run's layout is made again. */
+  private topology = 0;
   private laidOut = -1;
+  /** Links whose frames the data plane copies for captures now. */
+  private readonly captured = new Set<string>();
   private earlyDrops = 0;
 
   constructor(opts: NetworkOptions = {}) {
@@ -219,6 +223,7 @@ export class Network {
     this.byName.set(host.name, host);
     this.deliveries.set(host.name, []);
     this.nodes.push({ kind: 'host', name: host.name, host });
+    this.topology++;
     host.engine.dv.setUint32(host.ptr + L.H_RANK, this.nodes.length - 1, true);
     return host;
   }
@@ -247,6 +252,7 @@ export class Network {
     this.wireTo(y, this.rxPort(x), lat);
     for (const e of [x, y]) this.attached.set(e.key, name);
     this.wires.push([this.rankOf(x.host), this.rankOf(y.host)]);
+    this.topology++;
   }
 
   /** An L2 segment: a frame one member sends reaches the others (all of them when flooded). */
@@ -282,6 +288,7 @@ export class Network {
       this.attached.set(end.key, name);
     });
     this.nodes.push({ kind: 'segment', name, ptr: seg, members: ends });
+    this.topology++;
   }
 
   private ends(name: string, specs: string[], latencyMs = 0): End[] {
@@ -344,34 +351,70 @@ export class Network {
 
   /** The host's stack sends IPv4 packets, now. */
   send(host: string, packets: Uint8Array[]): void {
-    const h = this.get(host);
-    for (const packet of packets) this.queue(h, 0, L.K_ORIGINATE, packet, L.HEADROOM + 14);
+    this.queue(this.get(host), 0, L.K_ORIGINATE, packets, L.HEADROOM + 14);
   }
 
   /** Frames arriving on a link from outside the network, now. */
   inject(link: string, frames: Uint8Array[]): void {
     const end = this.end(link, 'inject');
-    for (const frame of frames) this.queue(end.host, end.index, L.K_RX, frame, L.HEADROOM);
+    this.queue(end.host, end.index, L.K_RX, frames, L.HEADROOM);
   }
 
-  private queue(h: Host, link: number, kind: number, bytes: Uint8Array, off: number): void {
-    if (!(bytes instanceof Uint8Array)) throw new Error(`network: ${h.name}: a frame or packet must be a Uint8Array`);
+  /**
+   * Copies the packets into a staging area and queues them all with one call
+   * into the data plane; one that no buffer holds is counted and dropped by
+   * the host now, as it would be on arrival.
+   */
+  private queue(h: Host, link: number, kind: number, list: Uint8Array[], off: number): void {
+    if (!Array.isArray(list)) throw new Error(`network: ${h.name}: frames and packets come as an array of Uint8Array`);
+    for (const b of list) if (!(b instanceof Uint8Array)) throw new Error(`network: ${h.name}: a frame or packet must be a Uint8Array`);
     const ctx = this.contexts[0];
-    const buf = bytes.length + off <= L.BUF_SIZE_HUGE ? ctx.allocBufferFor(bytes.length + off) : 0;
-    if (buf === 0) {
-      // No buffer holds it: the host counts and drops it now, as it would on arrival.
-      const outs = kind === L.K_RX
-        ? h.receive([{ link: h.links[link].name, frame: bytes }], this.clock)
-        : h.send([{ packet: bytes }], this.clock);
-      for (const o of outs) {
-        if (o.kind !== 'drop') continue;
-        this.earlyDrops++;
-        if (this.opts.recordDrops ?? true) this.dropLog.push({ timeMs: this.clock, host: h.name, reason: o.reason });
+    const inject = this.engine.dp.net_inject_many as Fn;
+    for (let start = 0; start < list.length;) {
+      // Stage as many as fit; the area grows to hold the largest.
+      let bytes = 0;
+      let end = start;
+      while (end < list.length && (end === start || bytes + stageSize(list[end]) <= STAGE)) bytes += stageSize(list[end++]);
+      const stage = this.stage(bytes);
+      const dv = this.engine.dv;
+      const u8 = this.engine.u8;
+      let p = stage;
+      for (let i = start; i < end; i++) {
+        dv.setUint32(p, list[i].length, true);
+        u8.set(list[i], p + 4);
+        p += stageSize(list[i]);
       }
-      return;
+      const placed = inject(ctx.ptr, h.ptr, link, kind, stage, end - start, off, this.clock);
+      if (placed < end - start) {
+        this.refuse(h, link, kind, list[start + placed]);
+        start += placed + 1;
+      } else {
+        start = end;
+      }
     }
-    this.engine.u8.set(bytes, buf + off);
-    (this.engine.dp.net_inject as Fn)(ctx.ptr, h.ptr, link, kind, buf, off, bytes.length, 0, this.clock);
+  }
+
+  private stageRegion?: { ptr: number; size: number };
+
+  private stage(bytes: number): number {
+    const r = this.stageRegion;
+    if (r && r.size >= bytes) return r.ptr;
+    if (r) this.engine.arena.release(r.ptr, r.size);
+    const size = Math.max(STAGE, bytes);
+    this.stageRegion = { ptr: this.engine.alloc(size), size };
+    return this.stageRegion.ptr;
+  }
+
+  /** A frame or packet no buffer holds: the host counts and drops it now. */
+  private refuse(h: Host, link: number, kind: number, bytes: Uint8Array): void {
+    const outs = kind === L.K_RX
+      ? h.receive([{ link: h.links[link].name, frame: bytes }], this.clock)
+      : h.send([{ packet: bytes }], this.clock);
+    for (const o of outs) {
+      if (o.kind !== 'drop') continue;
+      this.earlyDrops++;
+      if (this.opts.recordDrops ?? true) this.dropLog.push({ timeMs: this.clock, host: h.name, reason: o.reason });
+    }
   }
 
   /** Starts capturing a link: frames it sends and frames that arrive on it. */
@@ -480,27 +523,41 @@ export class Network {
 
   // ---- the machinery
 
-  /** The node table, the workers' node lists and bitmaps; again whenever the topology changed. */
+  /** The node table, the workers' node lists and bitmaps (again whenever the topology changed), and capture flags. */
   private layout(): void {
+    if (this.laidOut !== this.topology) {
+      this.layoutNodes();
+      this.laidOut = this.topology;
+    }
+    // Captured links: the data plane copies their frames for us.
+    const want = new Set<string>();
+    for (const [key, list] of this.captures) if (list.some((c) => c.active)) want.add(key);
+    for (const key of new Set([...want, ...this.captured])) {
+      const end = this.end(key, 'capture');
+      const p = end.host.linkPtr(end.index);
+      const dv = this.engine.dv;
+      const f = dv.getUint8(p + L.L_FLAGS);
+      dv.setUint8(p + L.L_FLAGS, want.has(key) ? f | L.LF_CAPTURE : f & ~L.LF_CAPTURE);
+      if (want.has(key)) this.captured.add(key);
+      else this.captured.delete(key);
+    }
+  }
+
+  private layoutNodes(): void {
     const e = this.engine;
     const count = this.nodes.length;
     const owners = this.assign();
-    const key = count * 64 + this.workers;
     let dv = e.dv;
-    if (this.laidOut !== key) {
-      const old = dv.getUint32(this.net + L.NT_NODES, true);
-      if (old) e.arena.release(old, Math.max(1, dv.getUint32(this.net + L.NT_NNODES, true)) * L.NODE_SIZE);
-      const table = e.alloc(Math.max(1, count) * L.NODE_SIZE);
-      dv = e.dv;
-      this.nodes.forEach((n, r) => {
-        dv.setUint32(table + r * L.NODE_SIZE + L.ND_KIND, n.kind === 'host' ? L.NK_HOST : L.NK_SEGMENT, true);
-        dv.setUint32(table + r * L.NODE_SIZE + L.ND_PTR, n.kind === 'host' ? n.host.ptr : n.ptr, true);
-      });
-      dv.setUint32(this.net + L.NT_NODES, table, true);
-      dv.setUint32(this.net + L.NT_NNODES, count, true);
-      this.laidOut = key;
-    }
-    const table = dv.getUint32(this.net + L.NT_NODES, true);
+    const old = dv.getUint32(this.net + L.NT_NODES, true);
+    if (old) e.arena.release(old, Math.max(1, dv.getUint32(this.net + L.NT_NNODES, true)) * L.NODE_SIZE);
+    const table = e.alloc(Math.max(1, count) * L.NODE_SIZE);
+    dv = e.dv;
+    this.nodes.forEach((n, r) => {
+      dv.setUint32(table + r * L.NODE_SIZE + L.ND_KIND, n.kind === 'host' ? L.NK_HOST : L.NK_SEGMENT, true);
+      dv.setUint32(table + r * L.NODE_SIZE + L.ND_PTR, n.kind === 'host' ? n.host.ptr : n.ptr, true);
+    });
+    dv.setUint32(this.net + L.NT_NODES, table, true);
+    dv.setUint32(this.net + L.NT_NNODES, count, true);
     const wks = dv.getUint32(this.net + L.NT_WK, true);
     const lists: number[][] = Array.from({ length: this.workers }, () => []);
     owners.forEach((k, r) => lists[k].push(r));
@@ -524,17 +581,6 @@ export class Network {
       v.setUint32(wk + L.WK_NODES, nodes, true);
       v.setUint32(wk + L.WK_NNODES, lists[k].length, true);
       v.setUint32(wk + L.WK_BITS, bits, true);
-    }
-    // Captured links: the data plane copies their frames for us.
-    const v = e.dv;
-    for (const n of this.nodes) {
-      if (n.kind !== 'host') continue;
-      n.host.links.forEach((l, i) => {
-        const p = n.host.linkPtr(i);
-        const on = (this.captures.get(`${n.name}:${l.name}`) ?? []).some((c) => c.active);
-        const f = v.getUint8(p + L.L_FLAGS);
-        v.setUint8(p + L.L_FLAGS, on ? f | L.LF_CAPTURE : f & ~L.LF_CAPTURE);
-      });
     }
   }
 
@@ -608,6 +654,13 @@ export class Network {
 }
 
 type Fn = (...args: number[]) => number;
+
+/** Bytes of packets staged for one call into the data plane (more for a bigger packet). */
+const STAGE = 1 << 20;
+
+function stageSize(b: Uint8Array): number {
+  return (4 + b.length + 7) & ~7;
+}
 
 /** A host's links are wired by one network at most. */
 const membership = new WeakSet<Host>();

@@ -272,6 +272,10 @@ export function net_begin(n: usize, now: f64): void {
   net = n;
   workers = load<u32>(n + NT_WORKERS);
   const wks = <usize>load<u32>(n + NT_WK);
+  for (let k: u32 = 0; k < workers; k++) {
+    const w = wks + <usize>k * WK_SIZE;
+    memory.fill(<usize>load<u32>(w + WK_BITS), 0, ((load<u32>(w + WK_NNODES) + 31) >> 5) << 2);
+  }
   let nowWork: u32 = 0;
   let next = INF;
   const nodes = <usize>load<u32>(n + NT_NODES);
@@ -369,6 +373,26 @@ export function net_inject(c: usize, h: usize, l: u32, kind: u32, buf: usize, of
   store<u16>(buf + Q_LINK, <u16>l);
   store<f64>(buf + Q_DUE, due);
   listPush(h + H_EXT, buf);
+}
+
+/**
+ * Queues n frames or packets packed at `stage` ([u32 length, bytes] each,
+ * 8-byte aligned) as net_inject does, each copied into a buffer of context
+ * c's pool at offset `off`. Returns how many were queued: the first one that
+ * no buffer holds stops it (the caller counts that one and goes on).
+ */
+export function net_inject_many(c: usize, h: usize, l: u32, kind: u32, stage: usize, n: u32, off: u32, due: f64): u32 {
+  enterContext(c);
+  let p = stage;
+  for (let i: u32 = 0; i < n; i++) {
+    const len = load<u32>(p);
+    const buf = bufAllocFor(off + len);
+    if (buf == 0) return i;
+    copyBytes(buf + off, p + 4, len);
+    net_inject(c, h, l, kind, buf, off, len, 0, due);
+    p += (4 + <usize>len + 7) & ~7;
+  }
+  return n;
 }
 
 /** Frames and packets waiting in the network (between runs: all on pending and external lists). */

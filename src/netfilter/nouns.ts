@@ -114,8 +114,10 @@ export class ConntrackNoun {
 
   /** Makes room before a batch (never during one): see growConntrack. */
   grow(room = 0): void {
-    growConntrack(growthEnv(this.host), this.host.ptr, room);
+    if (this.enabled) growConntrack((this.env ??= growthEnv(this.host)), this.host.ptr, room);
   }
+
+  private env?: GrowthEnv;
 
   /** Like `conntrack -L`, as data. */
   list(now = 0): ConnInfo[] {

@@ -11,6 +11,20 @@ export interface GrowthEnv {
   call(name: string, ...args: number[]): number;
 }
 
+type Fn = (...args: number[]) => number;
+
+/** The growth environment of an engine on the thread that owns it. */
+export function engineGrowth(e: { readonly dv: DataView; alloc(size: number): number; arena: { release(ptr: number, size: number): void }; dp: Record<string, unknown> }): GrowthEnv {
+  return {
+    get dv() {
+      return e.dv;
+    },
+    alloc: (size) => e.alloc(size),
+    release: (ptr, size) => e.arena.release(ptr, size),
+    call: (name, ...args) => (e.dp[name] as Fn)(...args),
+  };
+}
+
 /** Two tuples a connection, kept under half full. */
 export function tupleSlots(conns: number): number {
   return 1 << Math.ceil(Math.log2(conns * 4));
