@@ -158,3 +158,17 @@ export function ct_delete(h: usize, idx: u32): void {
 export function ct_grow(h: usize, conns: usize, cap: u32, tuples: usize, mask: u32): void {
   ctGrow(<usize>load<u32>(h + H_CT), conns, cap, tuples, mask);
 }
+
+/**
+ * A trivially parallel loop for the benchmarks' ceiling: n rounds of hashing
+ * over 4 KiB of scratch that only its caller touches; no packet, no table.
+ */
+export function spin(scratch: usize, n: u32): u32 {
+  let h: u32 = 0x9e3779b1;
+  for (let i: u32 = 0; i < n; i++) {
+    const p = scratch + (<usize>(h & 1023) << 2);
+    h = (h ^ load<u32>(p)) * 0x85ebca6b + i;
+    store<u32>(p, h);
+  }
+  return h;
+}

@@ -6,8 +6,11 @@ import * as L from '../src/engine/layout.gen.js';
 import type { Host } from '../src/host.js';
 import { buildCalico, CALI_MAC } from '../src/scenarios/calico.js';
 import { udpPacket, ipFrame } from '../src/packet/craft.js';
-import { nsPerUnit, gbps } from './timing.js';
-import type { BenchMode, BenchOptions, BenchResult } from './types.js';
+import { gbps } from './timing.js';
+import type { Engine } from '../src/engine/engine.js';
+import { runLane, type Lane } from './lanes.js';
+import { pathTask, type PathLane } from './task.js';
+import type { BenchMode, BenchOptions } from './types.js';
 
 const BATCH = 256;
 const PODS = 10;
@@ -17,7 +20,6 @@ export const CALICO_FLOWS = { what: 'UDP flows between the pods', min: 1, max: 6
 const TUNNEL_MTU = 1480;
 /** The largest frame (FCS included) whose IPv4 packet fits tunl0. */
 const MAX_IPIP_SIZE = TUNNEL_MTU + 14 + 4;
-type Fn = (...a: number[]) => number;
 type Kind = 'calico-ipip' | 'calico-native' | 'ipip-encap' | 'ipip-decap';
 
 interface Path {
@@ -37,9 +39,9 @@ function podMac(node: number, pod: number): string {
 }
 
 /** Two nodes with PODS pods each; frames from node 1's pods to node 2's. */
-function setup(kind: Kind, opts: BenchOptions): Path {
+function setup(kind: Kind, opts: BenchOptions, engine: Engine): Path {
   const ipip = kind !== 'calico-native';
-  const cluster = buildCalico({ nodes: 2, podsPerNode: PODS, ipipMode: ipip ? 'Always' : 'Never' });
+  const cluster = buildCalico({ nodes: 2, podsPerNode: PODS, ipipMode: ipip ? 'Always' : 'Never', engine });
   const [n1, n2] = cluster.nodes;
   const e = cluster.engine;
   // The underlay and the pods' MACs are resolved: the path measured is the steady state.
@@ -106,40 +108,44 @@ function makeVectors(ctx: Context, frames: Uint8Array[], link: (i: number) => nu
 }
 
 /**
- * The measured path, ready to run: each call of batch() refills one vector
- * of frames and takes it through every host of the path; returns how many
- * frames came out of the last host.
+ * One lane of the measured path: each batch refills one vector of frames
+ * and takes it through every host of the path, node 1's outputs becoming
+ * node 2's inputs by descriptor, as a wire. Checked: every frame comes through.
  */
-export function calicoPath(kind: Kind, opts: BenchOptions): { batch: () => number; hosts: Host[]; payload: number } {
-  const p = setup(kind, opts);
-  const e = p.ctx.engine;
-  const process = e.dp.process as Fn;
-  const refill = e.dp.rx_refill as Fn;
-  const toRx = e.dp.tx_to_rx as Fn;
-  const outs = [e.alloc(BATCH * 4 * L.DESC_SIZE), e.alloc(BATCH * 4 * L.DESC_SIZE)];
-  let b = 0;
-  const batch = (): number => {
-    const vec = p.vecs[b];
-    refill(vec, BATCH, p.templates + b * BATCH * p.stride, p.stride);
-    b = (b + 1) % p.vecs.length;
-    let input = vec;
-    let n = BATCH;
-    for (let k = 0; k < p.hosts.length; k++) {
-      p.ctx.outputTo(outs[k & 1], BATCH * 4);
-      n = process(p.ctx.ptr, p.hosts[k].ptr, input, n, 1);
-      if (k + 1 < p.hosts.length) toRx(outs[k & 1], n, p.links[k]);
-      input = outs[k & 1];
-    }
-    return n;
+export function calicoLane(kind: Kind, opts: BenchOptions, e: Engine): PathLane {
+  const p = setup(kind, opts, e);
+  const multi = p.hosts.length > 1;
+  const lane: Lane = {
+    ctx: p.ctx.ptr,
+    hosts: p.hosts.map((h) => h.ptr),
+    links: p.links,
+    vecs: p.vecs,
+    outs: multi ? [e.alloc(BATCH * 4 * L.DESC_SIZE), e.alloc(BATCH * 4 * L.DESC_SIZE)] : [],
+    outCap: BATCH * 4,
+    refill: { tmpl: p.templates, stride: p.stride, batches: p.vecs.length },
+    now: 1,
   };
-  for (let i = 0; i < p.vecs.length * 2; i++) {
-    const n = batch();
+  for (const h of p.hosts) h.commit();
+  for (let b = 0; b < p.vecs.length * 2; b++) {
+    const n = runLane(e.dp, () => e.dv, lane, b, 1);
     if (n !== BATCH) {
       const why = p.hosts.map((h) => `${h.name} ${JSON.stringify(h.stats().drops)}`).join('; ');
       throw new Error(`${kind}: ${n} of ${BATCH} frames came through (${why})`);
     }
   }
-  return { batch, hosts: p.hosts, payload: p.payload };
+  const ipip = kind !== 'calico-native';
+  const underlayBytes = opts.size + (ipip ? 20 : 0);
+  return {
+    lane,
+    hosts: p.hosts,
+    extras: (mpps) => ({
+      flows: opts.flows || DEFAULT_FLOWS,
+      label: kind === 'ipip-encap' ? 'node 1: pod -> tunl0 -> eth0' : kind === 'ipip-decap' ? 'node 2: eth0 -> tunl0 -> pod' : 'pod -> node1 -> underlay -> node2 -> pod',
+      underlayFrame: underlayBytes,
+      underlayGbps: gbps(mpps, underlayBytes),
+      goodputGbps: (mpps * p.payload * 8) / 1000,
+    }),
+  };
 }
 
 function mode(kind: Kind, description: string): BenchMode {
@@ -149,26 +155,7 @@ function mode(kind: Kind, description: string): BenchMode {
     defaultSizes: kind.startsWith('calico') ? [64, 512, 1400] : [64],
     flows: CALICO_FLOWS,
     ...(kind === 'calico-native' ? {} : { sizes: { min: 64, max: MAX_IPIP_SIZE, why: `an IPIP frame's packet must fit tunl0's MTU of ${TUNNEL_MTU}` } }),
-    async run(opts: BenchOptions): Promise<BenchResult[]> {
-      const p = calicoPath(kind, opts);
-      const batch = p.batch;
-      const perRound = 200;
-      const ns = nsPerUnit(() => {
-        for (let i = 0; i < perRound; i++) batch();
-      }, perRound * BATCH, opts.quick ? 5 : 41, 5, opts.progress);
-      for (const h of p.hosts) if (h.stats().fates.dropped) throw new Error(`${kind}: frames were dropped on ${h.name}`);
-      const mpps = 1e3 / ns;
-      const ipip = kind !== 'calico-native';
-      const underlayBytes = opts.size + (ipip ? 20 : 0);
-      return [{
-        mode: kind, size: opts.size, flows: opts.flows || DEFAULT_FLOWS, workers: 1,
-        mpps, gbps: gbps(mpps, opts.size), nsPerPacket: ns,
-        label: kind === 'ipip-encap' ? 'node 1: pod -> tunl0 -> eth0' : kind === 'ipip-decap' ? 'node 2: eth0 -> tunl0 -> pod' : 'pod -> node1 -> underlay -> node2 -> pod',
-        underlayFrame: underlayBytes,
-        underlayGbps: gbps(mpps, underlayBytes),
-        goodputGbps: (mpps * p.payload * 8) / 1000,
-      }];
-    },
+    task: (opts) => pathTask(opts, (e) => calicoLane(kind, opts, e)),
   };
 }
 

@@ -7,8 +7,9 @@ import { Engine } from '../src/engine/engine.js';
 import { buildCalico, calicoNetwork } from '../src/scenarios/calico.js';
 import { udpPacket } from '../src/packet/index.js';
 import type { Network } from '../src/network.js';
-import { nsPerUnit } from './timing.js';
-import type { BenchMode, BenchOptions, BenchResult } from './types.js';
+import { createHash } from 'node:crypto';
+import type { BenchMode, BenchOptions } from './types.js';
+import type { BenchTask } from './task.js';
 
 const PODS = 10;
 const HOPS = 4;
@@ -35,7 +36,7 @@ export async function clusterPath(opts: BenchOptions & { nodes?: number; perPod?
   const check = round();
   const expected = traffic.length * perPod;
   if (check.local !== expected) throw new Error(`cluster: ${check.local} of ${expected} packets arrived (${JSON.stringify(check)})`);
-  return { net, round, packets: expected, hosts: net.hosts.length };
+  return { net, round, packets: expected, hosts: net.hosts.length, nodes };
 }
 
 export const clusterMode: BenchMode = {
@@ -43,18 +44,24 @@ export const clusterMode: BenchMode = {
   description: 'a Calico cluster on a Network (100 nodes x 10 pods, IPIP; --flows = nodes), pod to pod across nodes',
   defaultSizes: [64],
   flows: { what: 'nodes (10 pods each)', min: 2, max: 1000 },
-  async run(opts: BenchOptions): Promise<BenchResult[]> {
+  async task(opts: BenchOptions): Promise<BenchTask> {
     const c = await clusterPath({ ...opts, nodes: opts.flows || undefined });
-    try {
-      const ns = nsPerUnit(() => void c.round(), c.packets, opts.quick ? 3 : 15, 2, opts.progress);
-      const mpps = 1e3 / ns;
-      return [{
-        mode: 'cluster', size: opts.size, flows: c.hosts, workers: opts.workers, mpps, gbps: 0, nsPerPacket: ns,
-        label: `${c.hosts} hosts, pod -> node -> node -> pod`,
-        hostHopsMpps: mpps * HOPS,
-      }];
-    } finally {
-      await c.net.close();
-    }
+    return {
+      packets: c.packets,
+      sample: () => void c.round(),
+      digest: () => networkDigest(c.net),
+      extras: (mpps) => ({
+        flows: c.nodes, label: `${c.hosts} hosts, pod -> node -> node -> pod`, hosts: c.hosts,
+        gbps: 0, hostHopsMpps: mpps * HOPS,
+      }),
+      close: () => c.net.close(),
+    };
   },
 };
+
+/** Counters of every host of a network, as one hash. */
+export function networkDigest(net: Network): string {
+  const h = createHash('sha256');
+  for (const host of net.hosts) h.update(JSON.stringify(host.stats()));
+  return h.digest('hex').slice(0, 16);
+}

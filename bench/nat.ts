@@ -9,7 +9,9 @@ import { Host } from '../src/host.js';
 import { formatIPv4 } from '../src/packet/addr.js';
 import { udpPacket, tcpPacket, ipFrame } from '../src/packet/craft.js';
 import { dockerRules } from '../src/scenarios/docker.js';
-import { nsPerUnit, gbps } from './timing.js';
+import { gbps } from './timing.js';
+import type { Lane } from './lanes.js';
+import { pathTask, type BenchTask, type PathLane } from './task.js';
 import type { BenchMode, BenchOptions, BenchResult } from './types.js';
 import type { ModelHost } from '../test/model/host.js';
 import { median } from './timing.js';
@@ -127,45 +129,47 @@ function runner(e: Engine, host: Host, r: Replay): (b: number) => number {
   };
 }
 
+/**
+ * A lane of `conns` established connections through a masquerading
+ * gateway: the first pass makes them (the table grows between batches),
+ * the lane replays them.
+ */
+function natLane(e: Engine, conns: number, size: number, extras: () => Partial<BenchResult>): PathLane {
+  const gw = gateway(e, conns * 2);
+  const r = replay(e, (i) => flowFrame(i, size), conns, 0);
+  const run = runner(e, gw, r);
+  const batches = batchesOf(conns);
+  const t0 = performance.now();
+  for (let b = 0; b < batches; b++) {
+    gw.commit();
+    const n = run(b);
+    if (n !== BATCH) throw new Error(`nat: ${BATCH - n} of a batch dropped: ${JSON.stringify(gw.stats().drops)}`);
+  }
+  const setupMs = performance.now() - t0;
+  if (gw.conntrack.count !== conns) throw new Error(`nat: ${gw.conntrack.count} connections, expected ${conns}`);
+  return { lane: replayLane(gw, r), hosts: [gw], extras: () => ({ ...extras(), setupMs: Math.round(setupMs) }) };
+}
+
+/** The lane a replay runs: one host, its template batches in turn. */
+function replayLane(host: Host, r: Replay): Lane {
+  return { ctx: r.ctx.ptr, hosts: [host.ptr], links: [], vecs: [r.vec], outs: [], outCap: 0, refill: { tmpl: r.tmpl, stride: r.stride, batches: batchesOf(r.count) }, now: 1 };
+}
+
 export const natMode: BenchMode = {
   name: 'nat',
   description: 'established UDP connections through MASQUERADE, at 100K and 1M connections',
   flows: CONNECTIONS,
-  async run(opts: BenchOptions): Promise<BenchResult[]> {
-    const sizes = opts.flows ? [opts.flows] : opts.quick ? [10_000] : [100_000, 1_000_000];
-    const model = await modelRates(opts.quick ? 2048 : 8192, opts.size);
-    const out: BenchResult[] = [];
-    for (const [k, conns] of sizes.entries()) {
-      const e = new Engine({ initialMiB: 64 });
-      const gw = gateway(e, conns * 2);
-      const r = replay(e, (i) => flowFrame(i, opts.size), conns, 0);
-      const run = runner(e, gw, r);
-      const batches = batchesOf(conns);
-      // Every flow's first packet: the connections are made (and the table grows between batches).
-      const t0 = performance.now();
-      for (let b = 0; b < batches; b++) {
-        gw.commit();
-        const n = run(b);
-        if (n !== BATCH) throw new Error(`nat: ${BATCH - n} of a batch dropped: ${JSON.stringify(gw.stats().drops)}`);
-      }
-      const setupMs = performance.now() - t0;
-      if (gw.conntrack.count !== conns) throw new Error(`nat: ${gw.conntrack.count} connections, expected ${conns}`);
-      let b = 0;
-      const perRound = 200;
-      const ns = nsPerUnit(() => {
-        for (let i = 0; i < perRound; i++) run(b++);
-      }, perRound * BATCH, opts.quick ? 5 : 21, 3, (f) => opts.progress((k + f) / sizes.length));
-      if (gw.stats().fates.dropped) throw new Error('nat: packets were dropped');
-      const mpps = 1e3 / ns;
-      out.push({
-        mode: 'nat', size: opts.size, flows: conns, workers: 1, mpps, gbps: gbps(mpps, opts.size), nsPerPacket: ns,
-        label: `MASQUERADE, ${conns} connections`,
-        baselines: { model: model.established },
-        baselineTableSize: opts.quick ? 2048 : 8192,
-        setupMs: Math.round(setupMs),
-      });
-    }
-    return out;
+  variants: (opts) => (opts.flows ? [opts.flows] : opts.quick ? [10_000] : [100_000, 1_000_000]),
+  async task(opts: BenchOptions): Promise<BenchTask> {
+    const conns = opts.flows;
+    const tableSize = opts.quick ? 2048 : 8192;
+    const model = opts.workers === 1 ? (await modelRates(tableSize, opts.size)).established : undefined;
+    const extras = (): Partial<BenchResult> => ({
+      flows: conns,
+      label: `MASQUERADE, ${conns} connections`,
+      ...(model !== undefined ? { baselines: { model }, baselineTableSize: tableSize } : {}),
+    });
+    return pathTask(opts, (e) => natLane(e, conns, opts.size, extras));
   },
 };
 
@@ -206,64 +210,57 @@ export const natNewMode: BenchMode = {
   },
 };
 
+/**
+ * A lane of Docker's published-port path: a host with Docker's rules and
+ * `flows` client connections from outside, made by their handshakes, then
+ * replayed as established ACKs.
+ */
+function dockerLane(e: Engine, flows: number, size: number): PathLane {
+  const host = new Host({ name: 'docker-host', forwarding: true, engine: e });
+  host.link.add({ name: 'eth0', type: 'ether', mac: '02:00:c0:a8:00:0b' });
+  host.addr.add('eth0', '192.168.0.11/24');
+  host.route.add({ dst: 'default', via: '192.168.0.1' });
+  host.neigh.add({ ip: '192.168.0.1', mac: '02:00:c0:a8:00:01', dev: 'eth0' });
+  host.link.add({ name: 'docker0', type: 'bridge', mac: '02:42:ac:11:00:01' });
+  host.addr.add('docker0', '172.17.0.1/16');
+  host.link.add({ name: 'veth0', type: 'veth', master: 'docker0' });
+  host.neigh.add({ ip: '172.17.0.2', mac: '02:42:ac:11:00:02', dev: 'docker0' });
+  host.fdb.add({ mac: '02:42:ac:11:00:02', dev: 'veth0' });
+  host.conntrack.max = flows * 2;
+  host.rules.load(dockerRules([{ ip: '172.17.0.2', publish: [{ hostPort: 8080, containerPort: 80 }] }], true));
+  const payload = new Uint8Array(Math.max(0, size - 4 - 14 - 20 - 20));
+  const frame = (i: number, flags: string) => ipFrame('02:00:c0:a8:00:0b', '02:00:c0:a8:00:01', tcpPacket({
+    src: formatIPv4((203 << 24) | (i + 256)), dst: '192.168.0.11', sport: 40000 + (i % 20000), dport: 8080, flags, seq: 1, ack: 1, payload,
+  }));
+  const eth0 = host.link.get('eth0').index;
+  // Replayed buffers are reused batch after batch: every frame must come out.
+  const all = (n: number, what: string) => {
+    if (n !== BATCH) throw new Error(`docker: ${BATCH - n} ${what} of a batch did not come through: ${JSON.stringify(host.stats().drops)}`);
+  };
+  const runSyn = runner(e, host, replay(e, (i) => frame(i, 'S'), flows, eth0));
+  for (let b = 0; b < batchesOf(flows); b++) {
+    host.commit();
+    all(runSyn(b), 'SYNs');
+  }
+  // The containers' SYN-ACKs would make them ESTABLISHED; mark them so by a reply each.
+  const reply = (i: number) => ipFrame('02:42:ac:11:00:01', '02:42:ac:11:00:02', tcpPacket({
+    src: '172.17.0.2', dst: formatIPv4((203 << 24) | (i + 256)), sport: 80, dport: 40000 + (i % 20000), flags: 'SA', seq: 1, ack: 2,
+  }));
+  const runSynAck = runner(e, host, replay(e, reply, flows, host.link.get('veth0').index));
+  for (let b = 0; b < batchesOf(flows); b++) all(runSynAck(b), 'SYN-ACKs');
+  const ack = replay(e, (i) => frame(i, 'A'), flows, eth0);
+  const run = runner(e, host, ack);
+  for (let b = 0; b < batchesOf(flows); b++) all(run(b), 'ACKs');
+  return {
+    lane: replayLane(host, ack),
+    hosts: [host],
+    extras: () => ({ flows, label: 'outside -> host:8080 -> container:80, established' }),
+  };
+}
+
 export const dockerMode: BenchMode = {
   name: 'docker',
   description: "Docker's published-port path: outside -> host:8080 -> DNAT -> docker0 -> container:80",
   flows: { ...CONNECTIONS, what: 'client connections' },
-  async run(opts: BenchOptions): Promise<BenchResult[]> {
-    const flows = opts.flows || 65_536;
-    const e = new Engine({ initialMiB: 64 });
-    const host = new Host({ name: 'docker-host', forwarding: true, engine: e });
-    host.link.add({ name: 'eth0', type: 'ether', mac: '02:00:c0:a8:00:0b' });
-    host.addr.add('eth0', '192.168.0.11/24');
-    host.route.add({ dst: 'default', via: '192.168.0.1' });
-    host.neigh.add({ ip: '192.168.0.1', mac: '02:00:c0:a8:00:01', dev: 'eth0' });
-    host.link.add({ name: 'docker0', type: 'bridge', mac: '02:42:ac:11:00:01' });
-    host.addr.add('docker0', '172.17.0.1/16');
-    host.link.add({ name: 'veth0', type: 'veth', master: 'docker0' });
-    host.neigh.add({ ip: '172.17.0.2', mac: '02:42:ac:11:00:02', dev: 'docker0' });
-    host.fdb.add({ mac: '02:42:ac:11:00:02', dev: 'veth0' });
-    host.conntrack.max = flows * 2;
-    host.rules.load(dockerRules([{ ip: '172.17.0.2', publish: [{ hostPort: 8080, containerPort: 80 }] }], true));
-    // Established connections from clients outside: ACKs after the handshake.
-    const payload = new Uint8Array(Math.max(0, opts.size - 4 - 14 - 20 - 20));
-    const frame = (i: number, flags: string) => ipFrame('02:00:c0:a8:00:0b', '02:00:c0:a8:00:01', tcpPacket({
-      src: formatIPv4((203 << 24) | (i + 256)), dst: '192.168.0.11', sport: 40000 + (i % 20000), dport: 8080, flags, seq: 1, ack: 1, payload,
-    }));
-    const eth0 = host.link.get('eth0').index;
-    const syn = replay(e, (i) => frame(i, 'S'), flows, eth0);
-    const runSyn = runner(e, host, syn);
-    // Replayed buffers are reused batch after batch: every frame must come out.
-    const all = (n: number, what: string) => {
-      if (n !== BATCH) throw new Error(`docker: ${BATCH - n} ${what} of a batch did not come through: ${JSON.stringify(host.stats().drops)}`);
-    };
-    for (let b = 0; b < batchesOf(flows); b++) {
-      host.commit();
-      all(runSyn(b), 'SYNs');
-    }
-    // The containers' SYN-ACKs would make them ESTABLISHED; mark them so by a reply each.
-    const reply = (i: number) => ipFrame('02:42:ac:11:00:01', '02:42:ac:11:00:02', tcpPacket({
-      src: '172.17.0.2', dst: formatIPv4((203 << 24) | (i + 256)), sport: 80, dport: 40000 + (i % 20000), flags: 'SA', seq: 1, ack: 2,
-    }));
-    const veth0 = host.link.get('veth0').index;
-    const synack = replay(e, reply, flows, veth0);
-    const runSynAck = runner(e, host, synack);
-    for (let b = 0; b < batchesOf(flows); b++) all(runSynAck(b), 'SYN-ACKs');
-    const ack = replay(e, (i) => frame(i, 'A'), flows, eth0);
-    const run = runner(e, host, ack);
-    for (let b = 0; b < batchesOf(flows); b++) {
-      const n = run(b);
-      if (n !== BATCH) throw new Error(`docker: ${BATCH - n} of a batch dropped: ${JSON.stringify(host.stats().drops)}`);
-    }
-    let b = 0;
-    const perRound = 200;
-    const ns = nsPerUnit(() => {
-      for (let i = 0; i < perRound; i++) run(b++);
-    }, perRound * BATCH, opts.quick ? 5 : 21, 3, opts.progress);
-    const mpps = 1e3 / ns;
-    return [{
-      mode: 'docker', size: opts.size, flows, workers: 1, mpps, gbps: gbps(mpps, opts.size), nsPerPacket: ns,
-      label: 'outside -> host:8080 -> container:80, established',
-    }];
-  },
+  task: (opts) => pathTask(opts, (e) => dockerLane(e, opts.flows || 65_536, opts.size)),
 };

@@ -34,13 +34,19 @@ export function buildReport(results: BenchResult[], version: string, machine: Ma
 }
 
 /** Fields every result has; anything else is an extra worth a note in the table. */
-const CORE_FIELDS = new Set(['mode', 'size', 'flows', 'workers', 'mpps', 'gbps', 'nsPerPacket', 'label', 'baselines']);
+const CORE_FIELDS = new Set([
+  'mode', 'size', 'flows', 'workers', 'mpps', 'gbps', 'nsPerPacket', 'label', 'baselines', 'mppsP99', 'rmePercent',
+  'scaling', 'ceiling', 'efficiency', 'identical', 'ipipToNative', 'ipipToNativeSpread', 'ipipToNativeNote',
+]);
 
 /** The table printed at the end of `podnet bench`. */
 export function formatTable(results: BenchResult[]): string {
   if (results.length === 0) return 'no results\n';
   const showLabel = results.some((r) => r.label);
   const showWorkers = results.some((r) => r.workers !== 1);
+  const showTiming = results.some((r) => typeof r.rmePercent === 'number');
+  const showScaling = results.some((r) => typeof r.scaling === 'number');
+  const showRatio = results.some((r) => 'ipipToNative' in r);
   const showBaselines = results.some((r) => r.baselines && Object.keys(r.baselines).length > 0);
   const notes = results.map(formatExtras);
   const showNotes = notes.some((n) => n !== '');
@@ -52,12 +58,31 @@ export function formatTable(results: BenchResult[]): string {
     { head: 'flows', cell: (r) => String(r.flows), right: true },
     ...(showWorkers ? [{ head: 'workers', cell: (r: BenchResult) => String(r.workers), right: true }] : []),
     { head: 'Mpps', cell: (r) => formatNumber(r.mpps), right: true },
+    ...(showTiming ? [
+      { head: '±', cell: (r: BenchResult) => (typeof r.rmePercent === 'number' ? `${formatNumber(r.rmePercent)}%` : ''), right: true },
+      { head: 'p99', cell: (r: BenchResult) => (typeof r.mppsP99 === 'number' ? formatNumber(r.mppsP99) : ''), right: true },
+    ] : []),
     { head: 'Gbit/s', cell: (r) => formatNumber(r.gbps), right: true },
     { head: 'ns/packet', cell: (r) => formatNumber(r.nsPerPacket), right: true },
+    ...(showScaling ? [
+      { head: 'scaling', cell: (r: BenchResult) => (typeof r.scaling === 'number' ? formatNumber(r.scaling) : ''), right: true },
+      { head: 'ceiling', cell: (r: BenchResult) => (typeof r.ceiling === 'number' ? formatNumber(r.ceiling) : ''), right: true },
+      { head: 'eff.', cell: (r: BenchResult) => (typeof r.efficiency === 'number' ? formatNumber(r.efficiency) : ''), right: true },
+      { head: 'same', cell: (r: BenchResult) => (r.identical === undefined ? '' : r.identical ? 'yes' : 'NO'), right: true },
+    ] : []),
+    ...(showRatio ? [{ head: 'IPIP/native', cell: formatRatio }] : []),
     ...(showBaselines ? [{ head: 'baselines', cell: formatBaselines }] : []),
     ...(showNotes ? [{ head: 'notes', cell: (_: BenchResult, i: number) => notes[i] }] : []),
   ];
   return renderColumns(columns, results);
+}
+
+/** `0.74 ±2%`, or why there is no number. */
+export function formatRatio(r: BenchResult): string {
+  if (!('ipipToNative' in r)) return '';
+  if (typeof r.ipipToNative !== 'number') return typeof r.ipipToNativeNote === 'string' ? r.ipipToNativeNote : '-';
+  const spread = typeof r.ipipToNativeSpread === 'number' ? ` ±${formatNumber(r.ipipToNativeSpread * 100)}%` : '';
+  return `${r.ipipToNative.toFixed(2)}${spread}`;
 }
 
 interface Column {

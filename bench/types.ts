@@ -40,5 +40,13 @@ export interface BenchMode {
   flows: { what: string; min: number; max: number };
   /** Frame sizes it takes, when narrower than 64..1514, and why. */
   sizes?: { min: number; max: number; why: string };
-  run(opts: BenchOptions): Promise<BenchResult[]>;
+  /**
+   * A mode the harness times (bench/harness.ts): its task at opts.workers
+   * workers, whose samples tinybench takes in rounds with the run's others.
+   */
+  task?(opts: BenchOptions): Promise<import('./task.js').BenchTask>;
+  /** The --flows values it runs by default, each a row (absent: one, opts.flows or the mode's default). */
+  variants?(opts: BenchOptions): number[];
+  /** A mode that times itself, on one worker (lookups, table builds, a cluster's build). */
+  run?(opts: BenchOptions): Promise<BenchResult[]>;
 }

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildReport, formatBaselines, formatExtras, formatNumber, formatSpeedup, formatTable } from '../bench/report.js';
 import type { BenchMode, BenchResult } from '../bench/types.js';
 import { benchVerb, planFromArgs, runBench, type ProgressDisplay } from '../src/cli/bench.js';
+import { ceilingTask } from '../bench/harness.js';
 import { parseArgs, UsageError } from '../src/cli/podnet.js';
 import { DEFAULT_MODES, MODES } from '../bench/index.js';
 
@@ -80,8 +81,9 @@ describe('podnet (built CLI)', () => {
     [['bench', '--mode', 'lpm', '--flows', '1e6'], /^podnet bench: --flows 1e6: not a whole number \(lpm takes 1\.\.2,000,000 prefixes in the large table\)/],
     [['bench', '--mode', 'calico-ipip,scale', '--flows', '5000'], /^podnet bench: --flows 5000: scale takes 2\.\.1,024 nodes \(10 pods each\)$/],
     [['bench', '--mode', 'bridge', '--flows', '1'], /^podnet bench: --flows 1: bridge takes 2\.\.262,144 learned MACs$/],
-    [['bench', '--workers', '2'], /^podnet bench: --workers 2: 1\.\.1 for now \(worker threads are not supported yet\)/],
-    [['bench', '--workers', 'many'], /^podnet bench: --workers many: not a whole number; 1\.\.1 for now/],
+    [['bench', '--workers', '0'], /^podnet bench: --workers 0: a worker count is 1\.\.64$/],
+    [['bench', '--workers', '1,many'], /^podnet bench: --workers many: a worker count is 1\.\.64$/],
+    [['bench', '--workers', '65'], /^podnet bench: --workers 65: a worker count is 1\.\.64$/],
     [['bench', '--quick=yes'], /^podnet bench: --quick takes no value/],
     [['bench', '--json', '/no/such/dir/out.json'], /^podnet bench: --json \/no\/such\/dir\/out\.json: no directory/],
   ];
@@ -154,8 +156,9 @@ describe('argument parsing', () => {
     const plan = planFromArgs(parseArgs(['--size', '64,128', '--size', '64', '--flows', '10'], benchVerb.flags));
     expect(plan.sizes).toEqual([64, 128]);
     expect(plan.flows).toBe(10);
-    expect(plan.workers).toBe(1);
+    expect(plan.workers).toEqual([1]);
     expect(plan.modes.map((m) => m.name)).toEqual(DEFAULT_MODES);
+    expect(planFromArgs(parseArgs(['--workers', '2,1', '--workers', '2'], benchVerb.flags)).workers).toEqual([1, 2]);
   });
 });
 
@@ -185,7 +188,7 @@ describe('bench runner', () => {
 
   it('runs each default size, reports overall progress and fills gbps', async () => {
     const { events, display } = recorder();
-    const results = await runBench({ modes: [fake], flows: 0, workers: 1, quick: true }, display);
+    const results = await runBench({ modes: [fake], flows: 0, workers: [1], quick: true }, display);
     expect(results.map((r) => r.size)).toEqual([64, 1514]);
     expect(results[0].gbps).toBeCloseTo((2e6 * 64 * 8) / 1e9);
     expect(results[1].flows).toBe(7);
@@ -201,13 +204,38 @@ describe('bench runner', () => {
     ]);
   });
 
+  it('times tasks at each worker count in alternating rounds: scaling, ceiling, efficiency and identical beside each rate', async () => {
+    // A stand-in whose sample spins on every worker's lane, and whose state says how often it ran.
+    let samples = 0;
+    const timed: BenchMode = {
+      name: 'timed',
+      description: 'test stand-in timed by the harness',
+      flows: { what: 'things', min: 1, max: 10 },
+      async task(opts) {
+        const t = await ceilingTask(opts.workers);
+        let runs = 0;
+        return { ...t, sample: () => { t.sample(); runs++; samples++; }, digest: () => `ran ${runs}`, extras: () => ({ label: 'spins' }) };
+      },
+    };
+    const { display } = recorder();
+    const results = await runBench({ modes: [timed], sizes: [64], flows: 0, workers: [1, 2], quick: true }, display);
+    expect(results.map((r) => r.workers)).toEqual([1, 2]);
+    for (const r of results) {
+      expect(r).toMatchObject({ mode: 'timed', label: 'spins', identical: true });
+      for (const f of ['mpps', 'mppsP99', 'rmePercent', 'scaling', 'ceiling', 'efficiency']) expect(typeof r[f]).toBe('number');
+    }
+    expect(results[0].scaling).toBe(1);
+    // Two warm-up samples, then 3 rounds of one, for each worker count.
+    expect(samples).toBe(2 * (2 + 3));
+  });
+
   it('uses --size over the mode defaults, and clears the display on failure', async () => {
     const { events, display } = recorder();
-    const results = await runBench({ modes: [fake], sizes: [128], flows: 3, workers: 1, quick: true }, display);
+    const results = await runBench({ modes: [fake], sizes: [128], flows: 3, workers: [1], quick: true }, display);
     expect(results).toMatchObject([{ size: 128, flows: 3 }]);
 
     const broken: BenchMode = { ...fake, run: async () => Promise.reject(new Error('boom')) };
-    await expect(runBench({ modes: [broken], flows: 0, workers: 1, quick: true }, display)).rejects.toThrow('boom');
+    await expect(runBench({ modes: [broken], flows: 0, workers: [1], quick: true }, display)).rejects.toThrow('boom');
     expect(events.at(-1)).toBe('done');
   });
 });
@@ -217,7 +245,7 @@ describe('bench modes take every --flows in their range', () => {
   it.each(MODES.map((m) => [m.name, m.flows.min] as const))('%s --flows %i --quick', async (name, flows) => {
     const mode = MODES.find((m) => m.name === name)!;
     const display: ProgressDisplay = { mode: () => {}, update: () => {}, done: () => {} };
-    const results = await runBench({ modes: [mode], sizes: [mode.sizes?.max ?? 64], flows, workers: 1, quick: true }, display);
+    const results = await runBench({ modes: [mode], sizes: [mode.sizes?.max ?? 64], flows, workers: [1], quick: true }, display);
     expect(results.length).toBeGreaterThan(0);
     expect(results[0].mpps).toBeGreaterThan(0);
   });
