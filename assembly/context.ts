@@ -6,7 +6,7 @@ import {
   H_COUNTERS, H_LINKS, LINK_SIZE, CNT_DROP_BASE, CNT_STAGE_BASE, CNT_DROPPED, CNT_SENT,
   CNT_GENERATED, CNT_LOCAL, O_TX, O_LOCAL, O_DROP, DROP_FULL_RING, DROP_NOMEM,
   L_TX_PACKETS, L_TX_BYTES, HEADROOM, CTX_NETWORK, CTX_RECORD_LOCAL, L_FLAGS, LF_CAPTURE, L_PEER, L_LATENCY,
-  WK_LOCAL, WK_DROPPED, WK_LOST, O_CAPTURE_OUT, C_ID, K_RX, Q_POOL, Q_KIND, H_OWNER,
+  WK_LOCAL, WK_DROPPED, WK_LOST, O_CAPTURE_OUT, C_ID, K_RX, Q_POOL, Q_KIND, H_OWNER, CTX_RECORD_FATES, O_CONSUMED,
 } from './layout';
 import { portPush } from './net/port';
 import { nfAbort } from './stages/netfilter';
@@ -245,10 +245,23 @@ export function deliver(buf: usize, off: u32, len: u32, ipOff: u32, tag: u32): v
   count(CNT_LOCAL);
 }
 
-/** The packet was consumed by the host itself (ARP, answered echo). */
-export function consume(buf: usize): void {
+/** The packet was consumed by the host itself (ARP, an echo not answered). */
+export function consume(buf: usize, tag: u32): void {
   bufFree(buf);
+  consumed(tag);
+}
+
+/** An input the host took itself (its buffer freed or reused for an answer): counted, and recorded when asked. */
+export function consumed(tag: u32): void {
   count(CNT_LOCAL);
+  fateRecord(O_CONSUMED, tag);
+}
+
+/** A record of an input's fate that has no frame (O_QUEUED, O_CONSUMED), when the caller asked for fates. */
+export function fateRecord(kind: u32, tag: u32): void {
+  if ((load<u32>(ctx + C_FLAGS) & CTX_RECORD_FATES) == 0) return;
+  const o = outSlot();
+  if (o != 0) writeOut(o, kind, 0, 0, 0, 0, tag);
 }
 
 /**

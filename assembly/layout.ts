@@ -46,6 +46,8 @@ export const K_ORIGINATE: u32 = 1; // an IPv4 packet sent by the host's own stac
 export const O_TX: u32 = 1; // transmit the frame on D_LINK
 export const O_LOCAL: u32 = 2; // delivered to a local socket (the frame, IP at D_AUX)
 export const O_DROP: u32 = 3; // dropped with D_REASON (only with CTX_RECORD_DROPS)
+export const O_QUEUED: u32 = 7; // waiting for its next hop's ARP (only with CTX_RECORD_FATES); it leaves later with its tag
+export const O_CONSUMED: u32 = 8; // taken by the host itself: ARP, an echo answered (only with CTX_RECORD_FATES)
 
 // Tag of packets the data plane creates itself (ARP, ICMP errors, echo replies).
 export const TAG_GENERATED: u32 = 0xffffffff;
@@ -82,6 +84,7 @@ export const PL_MAX: u32 = 24; // u32 buffers the pool may grow to (its region a
 export const CTX_RECORD_DROPS: u32 = 1;
 export const CTX_RECORD_LOCAL: u32 = 2; // network steps: hand deliveries to the caller (else counted and freed)
 export const CTX_NETWORK: u32 = 4; // a network step: wired links send into their peers' ports
+export const CTX_RECORD_FATES: u32 = 8; // also record inputs consumed by the host (O_CONSUMED) and queued for ARP (O_QUEUED)
 
 // Host: one network namespace.
 export const HOST_SIZE: u32 = 128;

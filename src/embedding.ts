@@ -14,6 +14,12 @@ export const descriptor = {
   LOCAL: L.O_LOCAL,
   /** Output: a packet dropped; its reason is in `reason`. */
   DROP: L.O_DROP,
+  /** Output (with recordFates): the input waits for its next hop's ARP; it leaves later with its tag. */
+  QUEUED: L.O_QUEUED,
+  /** Output (with recordFates): the host took the input itself (ARP, an echo it answered). */
+  CONSUMED: L.O_CONSUMED,
+  /** The tag of packets the engine makes itself (ARP requests, ICMP errors, replies). */
+  GENERATED: L.TAG_GENERATED,
   /** Room the engine keeps before a frame in its buffer (IPIP prepends in place). */
   HEADROOM: L.HEADROOM,
   /** A drop reason's name, as Linux names it. */

@@ -6,7 +6,7 @@ import {
   CNT_GENERATED, CNT_LOCAL, DROP_ARP_INVALID,
   STAT_arp_reply_sent, STAT_arp_proxy_reply, STAT_arp_request_sent, STAT_arp_ignored, STAT_arp_learned,
 } from '../layout';
-import { host, now, link, count, stat, drop, consume, genAllocFor } from '../context';
+import { host, now, link, count, stat, drop, consume, consumed, genAllocFor } from '../context';
 import { ld16, ld32, st16, st32, ldMac, stMac, MAC_BROADCAST } from '../wire/bytes';
 import { ETH_DST, ETH_SRC, ETH_TYPE, ETH_HLEN } from '../wire/ethernet';
 import {
@@ -36,7 +36,7 @@ export function arpInput(dev: u32, buf: usize, off: u32, len: u32, tag: u32): vo
   const sha = ldMac(a + ARP_SHA);
   if (isMulticast(sip) || isLoopback(sip) || isMulticast(tip) || isLoopback(tip)) {
     stat(STAT_arp_ignored);
-    consume(buf);
+    consume(buf, tag);
     return;
   }
   // ip_route_input(tip, sip) must accept the sender: one claiming an address
@@ -46,7 +46,7 @@ export function arpInput(dev: u32, buf: usize, off: u32, len: u32, tag: u32): vo
     if (isLocalAddress(host, tip)) {
       if (sip != 0) eventNs(sip, dev, sha);
       stat(STAT_arp_reply_sent);
-      reply(dev, buf, off, a, tip, sip, sha);
+      reply(dev, buf, off, a, tip, sip, sha, tag);
       return;
     }
     const lp = link(dev);
@@ -56,7 +56,7 @@ export function arpInput(dev: u32, buf: usize, off: u32, len: u32, tag: u32): vo
       if (nh != 0 && <u32>load<u8>(nh + N_TYPE) == RT_UNICAST && <u32>load<u16>(nh + N_DEV) != dev) {
         eventNs(sip, dev, sha);
         stat(STAT_arp_proxy_reply);
-        reply(dev, buf, off, a, tip, sip, sha);
+        reply(dev, buf, off, a, tip, sip, sha, tag);
         return;
       }
     }
@@ -73,7 +73,7 @@ export function arpInput(dev: u32, buf: usize, off: u32, len: u32, tag: u32): vo
     }
   }
   stat(STAT_arp_ignored);
-  consume(buf);
+  consume(buf, tag);
 }
 
 /**
@@ -108,7 +108,7 @@ function eventNs(ip: u32, dev: u32, mac: u64): void {
 }
 
 /** Turns the request in buf into the reply, in place, and sends it. */
-function reply(dev: u32, buf: usize, off: u32, a: usize, tip: u32, sip: u32, sha: u64): void {
+function reply(dev: u32, buf: usize, off: u32, a: usize, tip: u32, sip: u32, sha: u64, tag: u32): void {
   const mac = ldMac(link(dev) + L_MAC);
   const eth = buf + off;
   stMac(eth + ETH_DST, sha);
@@ -119,7 +119,7 @@ function reply(dev: u32, buf: usize, off: u32, a: usize, tip: u32, sip: u32, sha
   stMac(a + ARP_SHA, mac);
   st32(a + ARP_SPA, tip);
   // The request is consumed; the reply is a packet of ours.
-  count(CNT_LOCAL);
+  consumed(tag);
   count(CNT_GENERATED);
   linkOutput(dev, buf, off, ETH_HLEN + ARP_LEN, TAG_GENERATED);
 }

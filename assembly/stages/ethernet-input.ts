@@ -58,7 +58,7 @@ export function l3Input(dev: u32, buf: usize, off: u32, len: u32, tag: u32, loca
   } else if (type == ETH_P_ARP) {
     if (!forUs) {
       stat(STAT_arp_ignored);
-      consume(buf);
+      consume(buf, tag);
     } else {
       arpInput(dev, buf, off, len, tag);
     }

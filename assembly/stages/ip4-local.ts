@@ -6,7 +6,7 @@ import {
   STAT_ip4_local, STAT_icmp_echo_reply, STAT_icmp_delivered, STAT_udp_delivered, STAT_tcp_delivered,
   STAT_tcp_rst_sent,
 } from '../layout';
-import { host, count, stat, drop, deliver, consume, genAlloc } from '../context';
+import { host, count, stat, drop, deliver, consume, consumed, genAlloc } from '../context';
 import { ld16, ld32, st16, st32 } from '../wire/bytes';
 import { checksum, finish, sumBytes, pseudoSum } from '../wire/checksum';
 import { ETH_HLEN } from '../wire/ethernet';
@@ -50,8 +50,8 @@ export function ip4Local(buf: usize, ipOff: u32, tot: u32, tag: u32, bcast: bool
     } else if (checksum(l4, n) != 0) {
       drop(buf, DROP_ICMP_CSUM, tag);
     } else if (<u32>load<u8>(l4 + ICMP_TYPE) == ICMP_ECHO) {
-      if (bcast) consume(buf); // icmp_echo_ignore_broadcasts looks at the address, not the frame
-      else echoReply(buf, ipOff, tot);
+      if (bcast) consume(buf, tag); // icmp_echo_ignore_broadcasts looks at the address, not the frame
+      else echoReply(buf, ipOff, tot, tag);
     } else {
       stat(STAT_icmp_delivered);
       deliver(buf, ipOff, tot, ipOff, tag);
@@ -94,10 +94,10 @@ export function ip4Local(buf: usize, ipOff: u32, tot: u32, tag: u32, bcast: bool
 }
 
 /** Answers an echo request in its own buffer (icmp_echo, icmp_reply). */
-function echoReply(buf: usize, ipOff: u32, tot: u32): void {
+function echoReply(buf: usize, ipOff: u32, tot: u32, tag: u32): void {
   const ip = buf + ipOff;
   const l4 = ip + ipIhlBytes(ip);
-  count(CNT_LOCAL);
+  consumed(tag);
   count(CNT_GENERATED);
   stat(STAT_icmp_echo_reply);
   const src = ipSrc(ip);

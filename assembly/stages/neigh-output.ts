@@ -5,9 +5,9 @@ import {
   NB_QUEUE, NEIGH_QLEN, NUD_INCOMPLETE, NUD_REACHABLE, NUD_FAILED, NUD_PERMANENT,
   ARP_RETRANS_MS, ARP_MCAST_SOLICIT, Q_OFF, Q_LEN, Q_TAG, Q_NEXT, NB_QTAIL, CNT_QUEUED, CNT_DEQUEUED,
   DROP_NEIGH_FAILED, DROP_NEIGH_QUEUEFULL, DROP_NEIGH_CREATEFAIL,
-  STAT_neigh_queued, STAT_neigh_released, STAT_neigh_failed,
+  STAT_neigh_queued, STAT_neigh_released, STAT_neigh_failed, O_QUEUED,
 } from '../layout';
-import { host, now, link, count, stat, drop } from '../context';
+import { host, now, link, count, stat, drop, fateRecord } from '../context';
 import { st16, ldMac, stMac } from '../wire/bytes';
 import { ETH_HLEN, ETH_SRC, ETH_TYPE } from '../wire/ethernet';
 import { ipSrc } from '../wire/ipv4';
@@ -98,6 +98,7 @@ function enqueue(e: usize, buf: usize, ipOff: u32, ipLen: u32, tag: u32): void {
   store<u16>(e + NB_QLEN, <u16>(n + 1));
   count(CNT_QUEUED);
   stat(STAT_neigh_queued);
+  fateRecord(O_QUEUED, tag);
 }
 
 /** The entry e has a MAC now: it is REACHABLE and its queue leaves, oldest first. */

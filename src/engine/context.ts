@@ -125,6 +125,34 @@ export class Context {
     return this.engine.dv.getUint32(this.ptr + L.C_POOLS + i * L.POOL_SIZE + L.PL_FREE, true);
   }
 
+  /**
+   * Also record the fates of inputs that leave no frame: O_CONSUMED (the
+   * host took it: ARP, an echo it answered) and O_QUEUED (waiting for ARP;
+   * it leaves later, in another call, with its tag). With recordDrops, every
+   * input then has a record in the outputs.
+   */
+  set recordFates(on: boolean) {
+    const dv = this.engine.dv;
+    const f = dv.getUint32(this.ptr + L.C_FLAGS, true);
+    dv.setUint32(this.ptr + L.C_FLAGS, on ? f | L.CTX_RECORD_FATES : f & ~L.CTX_RECORD_FATES, true);
+  }
+
+  /**
+   * Writes descriptor i of the input vector for a frame already in one of
+   * this context's buffers (an output of an earlier call, say): no copy.
+   */
+  setDescriptor(i: number, d: { buf: number; off: number; len: number; link: number; kind: number; tag: number }): void {
+    const p = this.input + i * L.DESC_SIZE;
+    const dv = this.engine.dv;
+    dv.setUint32(p + L.D_BUF, d.buf, true);
+    dv.setUint16(p + L.D_OFF, d.off, true);
+    dv.setUint16(p + L.D_LEN, d.len, true);
+    dv.setUint16(p + L.D_LINK, d.link, true);
+    dv.setUint8(p + L.D_KIND, d.kind);
+    dv.setUint8(p + L.D_FLAGS, 0);
+    dv.setUint32(p + L.D_TAG, d.tag >>> 0, true);
+  }
+
   set recordDrops(on: boolean) {
     const dv = this.engine.dv;
     const f = dv.getUint32(this.ptr + L.C_FLAGS, true);
