@@ -6,7 +6,7 @@
 // count, and any link can be captured to pcap.
 import { Host, type HostOptions } from './host.js';
 import { Engine } from './engine/engine.js';
-import { Context } from './engine/context.js';
+import { Context, mainContext } from './engine/context.js';
 import * as L from './engine/layout.gen.js';
 import { PcapWriter } from './packet/pcap.js';
 import { partition } from './parallel/partition.js';
@@ -405,15 +405,18 @@ export class Network {
     return this.stageRegion.ptr;
   }
 
-  /** A frame or packet no buffer holds: the host counts and drops it now. */
+  /** A frame or packet no buffer of the network holds: the host counts and drops it now, as on arrival. */
   private refuse(h: Host, link: number, kind: number, bytes: Uint8Array): void {
-    const outs = kind === L.K_RX
-      ? h.receive([{ link: h.links[link].name, frame: bytes }], this.clock)
-      : h.send([{ packet: bytes }], this.clock);
-    for (const o of outs) {
-      if (o.kind !== 'drop') continue;
+    const ctx = mainContext(this.engine);
+    ctx.recordDrops = true;
+    const off = kind === L.K_RX ? L.HEADROOM : L.HEADROOM + 14;
+    ctx.setUnplaced(0, kind, link, bytes.length, 0, bytes.length + off > L.BUF_SIZE_HUGE ? 'too-long' : 'nomem');
+    const n = h.process(ctx, 1, this.clock);
+    for (let i = 0; i < n; i++) {
+      const o = ctx.readOutput(i);
+      if (o.kind !== L.O_DROP) continue;
       this.earlyDrops++;
-      if (this.opts.recordDrops ?? true) this.dropLog.push({ timeMs: this.clock, host: h.name, reason: o.reason });
+      if (this.opts.recordDrops ?? true) this.dropLog.push({ timeMs: this.clock, host: h.name, reason: L.DROP_NAMES[o.reason] ?? `reason ${o.reason}` });
     }
   }
 

@@ -138,6 +138,23 @@ export class Context {
   }
 
   /**
+   * Writes descriptor i for an input that has no buffer (too long for any, or
+   * none free in the pool its caller draws from): the host counts it and
+   * drops it, FRAME_TOO_LONG or NOMEM.
+   */
+  setUnplaced(i: number, kind: number, link: number, len: number, tag: number, why: 'too-long' | 'nomem'): void {
+    const p = this.input + i * L.DESC_SIZE;
+    const dv = this.engine.dv;
+    dv.setUint32(p + L.D_BUF, 0, true);
+    dv.setUint16(p + L.D_OFF, 0, true);
+    dv.setUint16(p + L.D_LEN, Math.min(len, 0xffff), true);
+    dv.setUint16(p + L.D_LINK, link, true);
+    dv.setUint8(p + L.D_KIND, kind);
+    dv.setUint8(p + L.D_FLAGS, why === 'too-long' ? L.DF_TOO_LONG : L.DF_NOMEM);
+    dv.setUint32(p + L.D_TAG, tag >>> 0, true);
+  }
+
+  /**
    * Writes descriptor i of the input vector for a frame already in one of
    * this context's buffers (an output of an earlier call, say): no copy.
    */
