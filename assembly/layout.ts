@@ -144,6 +144,7 @@ export const L_TUN_TTL: u32 = 40; // u8 IPIP: outer TTL, 0 = inherit the inner o
 export const L_TUN_FLAGS: u32 = 41; // u8 TF_*
 export const L_TUN_PEERS: u32 = 44; // u32 IPIP: address of the sorted u32 allowlist of outer sources
 export const L_TUN_NPEERS: u32 = 48; // u32
+export const L_FDB_OLDEST: u32 = 56; // u32 bridges: no learned entry was refreshed before this (ms); a sweep is due once it ages
 export const L_RX_PACKETS: u32 = 64; // u64
 export const L_RX_BYTES: u32 = 72; // u64
 export const L_TX_PACKETS: u32 = 80; // u64
