@@ -313,6 +313,7 @@ export class Host {
   /** Runs a batch the caller laid out in ctx's input vector (the fast path). */
   process(ctx: Context, n: number, now: number): number {
     const what = `${this.name}: process`;
+    if (!(ctx instanceof Context)) throw new Error(`${what}: ctx must be a Context of the host's engine`);
     this.checkNow(what, now);
     if (!Number.isInteger(n) || n < 0 || n > ctx.batch) throw new Error(`${what}: n must be an integer 0..${ctx.batch}, got ${n}`);
     this.prepare(n);
