@@ -4,7 +4,7 @@
 import {
   H_CT, IPPROTO_TCP, IPPROTO_UDP, DESC_SIZE, D_BUF, D_OFF, D_LEN, D_LINK, D_KIND, D_TAG, D_AUX, D_FLAGS, DF_TOO_LONG,
   ETH_P_IP_NET, IPPROTO_IPIP, K_RX, MIN_OFF, C_SCRATCH, S_DSTS, S_ROUTES, S_WHICH, S_SINK, L_MASTER, LOOKUP_BATCH,
-  H_LPM, H_NLINKS, PL_LO, PL_BUF, L_RX_DROPPED, CNT_ORIGINATED, CNT_IN,
+  H_LPM, H_NLINKS, PL_LO, PL_BUF, L_RX_DROPPED, CNT_ORIGINATED, CNT_IN, H_NOW,
   DROP_IP_INHDR, DROP_NOT_SPECIFIED, DROP_FRAME_TOO_LONG, DROP_NOMEM,
 } from './layout';
 import { ctx, host, now, link, count, add64, drop, dropRecord, poolOf } from './context';
@@ -18,14 +18,22 @@ import { lpm_lookup_batch } from './tables/lpm';
 import { routeMemo, routeMemoOff } from './tables/route';
 import { ethernetInput } from './stages/ethernet-input';
 import { neighTimers } from './stages/neigh-output';
+import { neighPeriodicGc } from './tables/neigh-gc';
 import { nfReset } from './stages/netfilter';
 import { ip4Output } from './stages/ip4-output';
 
 /** What runs before a host's batch, whatever its size: timers, a little garbage collection. */
 export function hostTimers(): void {
-  neighTimers();
+  neighHousekeeping();
   const ct = <usize>load<u32>(host + H_CT);
   if (ct != 0) ctGc(ct, now, 64);
+}
+
+/** The host's clock moves on; the neighbour timers, then the periodic gc, catch up with it. */
+export function neighHousekeeping(): void {
+  store<u32>(host + H_NOW, now);
+  neighTimers();
+  neighPeriodicGc(host, now);
 }
 
 /** Takes the n descriptors at vec through the current host (context.ts: enter). */

@@ -2,17 +2,17 @@
 // packet descriptors in linear memory (DESIGN.md), for one host, at one time.
 import {
   C_OUT_N, D_BUF, D_OFF, D_LEN, D_LINK, D_KIND, DESC_SIZE, K_RX, C_POOLS, POOL_SIZE, PL_STACK, PL_FREE, PL_CAP, PL_MAX, PL_LO, PL_HI,
-  PL_BUF, NB_IP, NB_STATE, NB_MAC, NB_DELETED, NUD_FAILED, H_CT, H_LINKS, LINK_SIZE, H_NH, H_NNH, NH_SIZE, N_NEIGH,
+  PL_BUF, NB_IP, NB_STATE, NB_MAC, NUD_PERMANENT, H_CT, H_LINKS, LINK_SIZE, H_NH, H_NNH, NH_SIZE, N_NEIGH, H_NOW, H_NEIGH_DUE,
 } from './layout';
 import { ctx, enter, enterContext, bufAllocFor, bufFree } from './context';
 import { stMac } from './wire/bytes';
 import { copyBytes } from './wire/words';
 import { fdbSet, fdbDelete, fdbFlushPort } from './tables/fdb';
-import { neighProbe, neighClaim, neighFind, neighGrow } from './tables/neigh';
-import { flushQueue, neighTimers } from './stages/neigh-output';
+import { neighProbe, neighClaim, neighFind, neighGrow, neighRemove, gcRemove } from './tables/neigh';
+import { flushQueue } from './stages/neigh-output';
 import { ctDelete, ctGrow } from './tables/conntrack';
 import { lpm_lookup_batch } from './tables/lpm';
-import { hostTimers, runBatch } from './batch';
+import { hostTimers, neighHousekeeping, runBatch } from './batch';
 
 export { lpm_lookup_batch };
 export { net_wave, net_begin, net_settle, net_inject, net_inject_many, net_in_flight } from './net/wave';
@@ -33,7 +33,7 @@ export function process(c: usize, hostPtr: usize, vec: usize, n: u32, now: u32):
 export function tick(c: usize, h: usize, now: u32): u32 {
   enter(c, h, now);
   store<u32>(ctx + C_OUT_N, 0);
-  neighTimers();
+  neighHousekeeping();
   return load<u32>(ctx + C_OUT_N);
 }
 
@@ -88,15 +88,21 @@ export function fdb_flush_port(h: usize, br: u32, port: u32): void {
   fdbFlushPort(linkPtr(h, br), port);
 }
 
-/** Sets (ip, dev) to mac in state; waiting packets leave at the next batch. */
-export function neigh_set(h: usize, ip: u32, dev: u32, lo: u32, hi: u32, state: u32): bool {
+/**
+ * Sets (ip, dev) to mac, permanent (ip neigh add ... nud permanent); packets
+ * waiting on it leave at the next batch. The control plane made room first.
+ */
+export function neigh_set(h: usize, ip: u32, dev: u32, lo: u32, hi: u32): bool {
   let e = neighProbe(h, ip, dev);
   if (load<u32>(e + NB_IP) == 0) {
-    e = neighClaim(h, e, ip, dev);
+    e = neighClaim(h, ip, dev, true);
     if (e == 0) return false;
+  } else if (<u32>load<u8>(e + NB_STATE) != NUD_PERMANENT) {
+    gcRemove(h, e); // permanent entries are exempt from gc (neigh_update_gc_list)
   }
   stMac(e + NB_MAC, mac(lo, hi));
-  store<u8>(e + NB_STATE, <u8>state);
+  store<u8>(e + NB_STATE, <u8>NUD_PERMANENT);
+  store<u32>(h + H_NEIGH_DUE, 0); // the timers send what waits on it
   return true;
 }
 
@@ -104,11 +110,10 @@ export function neigh_set(h: usize, ip: u32, dev: u32, lo: u32, hi: u32, state: 
 export function neigh_del(c: usize, h: usize, ip: u32, dev: u32): bool {
   const e = neighFind(h, ip, dev);
   if (e == 0) return false;
-  enter(c, h, 0);
+  enter(c, h, load<u32>(h + H_NOW));
   store<u32>(ctx + C_OUT_N, 0);
   flushQueue(e, dev, true);
-  store<u8>(e + NB_STATE, <u8>NUD_FAILED);
-  store<u32>(e + NB_IP, NB_DELETED);
+  neighRemove(h, e);
   return true;
 }
 

@@ -87,7 +87,7 @@ export const CTX_NETWORK: u32 = 4; // a network step: wired links send into thei
 export const CTX_RECORD_FATES: u32 = 8; // also record inputs consumed by the host (O_CONSUMED) and queued for ARP (O_QUEUED)
 
 // Host: one network namespace.
-export const HOST_SIZE: u32 = 128;
+export const HOST_SIZE: u32 = 192;
 export const H_FLAGS: u32 = 0; // u32 HF_*
 export const H_LINKS: u32 = 4; // u32 address of the link array
 export const H_NLINKS: u32 = 8; // u32 links in use
@@ -100,16 +100,31 @@ export const H_NADDRS: u32 = 32; // u32
 export const H_COUNTERS: u32 = 36; // u32 address of the u64 counter array
 export const H_RL: u32 = 40; // u32 address of the ICMP rate-limit table
 export const H_RL_MASK: u32 = 44; // u32 slots - 1
-export const H_PEND: u32 = 48; // u32 address of the unresolved-neighbour list (u32 slots)
-export const H_NPEND: u32 = 52; // u32
-export const H_PEND_CAP: u32 = 56; // u32
+export const H_PEND_HEAD: u32 = 48; // u32 first INCOMPLETE neighbour entry (NB_PNEXT list), 0 = none
+export const H_PEND_TAIL: u32 = 52; // u32 last one
+export const H_NEIGH_DUE: u32 = 56; // u32 ms when the next neighbour timer fires (nothing to do before)
 export const H_IPID: u32 = 60; // u32 next IP identification for generated packets
 export const H_PORTS: u32 = 64; // u32 address of the open-socket list (u32 proto<<16|port)
 export const H_NPORTS: u32 = 68; // u32
-export const H_NEIGH_USED: u32 = 72; // u32 neighbour slots in use
+export const H_NEIGH_USED: u32 = 72; // u32 neighbour slots taken: entries and tombstones
 export const H_IPIP: u32 = 76; // u32 index + 1 of the host's IPIP link (tunl0), 0 = none
 export const H_LOCAL_BLOOM: u32 = 80; // u64 bit (addr * 0x9e3779b1) >>> 26 set for each local address
 export const H_NNH: u32 = 92; // u32 nexthops in the array at H_NH
+// The neighbour table's bounds and books (net/core/neighbour.c), and the host's clock
+// (after the network's fields, H_EXT..H_RANK, below).
+export const H_NEIGH_LIVE: u32 = 128; // u32 entries (tbl->entries)
+export const H_NEIGH_GC: u32 = 132; // u32 entries on the gc list: all but permanent ones (tbl->gc_entries)
+export const H_GC_HEAD: u32 = 136; // u32 oldest entry of the gc list (NB_GNEXT list), 0 = none
+export const H_GC_TAIL: u32 = 140; // u32 newest one
+export const H_GC_THRESH1: u32 = 144; // u32 gc_thresh1: below it the periodic gc leaves the table alone
+export const H_GC_THRESH2: u32 = 148; // u32 gc_thresh2: above it a forced gc runs at most every 5 s
+export const H_GC_THRESH3: u32 = 152; // u32 gc_thresh3: no new entry above it
+export const H_GC_FLUSHED: u32 = 156; // u32 ms of the last forced gc (tbl->last_flush)
+export const H_GC_NEXT: u32 = 160; // u32 ms when the periodic gc runs next
+export const H_UNRES_QLEN_BYTES: u32 = 164; // u32 unres_qlen_bytes: buffer bytes one entry may queue
+export const H_UNRES_HOST_BYTES: u32 = 168; // u32 buffer bytes all entries of the host may queue together
+export const H_QUEUED_BYTES: u32 = 172; // u32 buffer bytes queued on the host's entries now
+export const H_NOW: u32 = 176; // u32 the last time (ms) the host was given; time never goes back
 export const HF_FORWARDING: u32 = 1; // net.ipv4.ip_forward
 
 // Link
@@ -129,6 +144,7 @@ export const L_TUN_TTL: u32 = 40; // u8 IPIP: outer TTL, 0 = inherit the inner o
 export const L_TUN_FLAGS: u32 = 41; // u8 TF_*
 export const L_TUN_PEERS: u32 = 44; // u32 IPIP: address of the sorted u32 allowlist of outer sources
 export const L_TUN_NPEERS: u32 = 48; // u32
+export const L_FDB_OLDEST: u32 = 56; // u32 bridges: no learned entry was refreshed before this (ms); a sweep is due once it ages
 export const L_RX_PACKETS: u32 = 64; // u64
 export const L_RX_BYTES: u32 = 72; // u64
 export const L_TX_PACKETS: u32 = 80; // u64
@@ -179,18 +195,25 @@ export const A_BCAST: u32 = 8; // u32 subnet broadcast (0 for /31 and /32)
 export const AF_SECONDARY: u32 = 1; // a subnet's later address (IFA_F_SECONDARY)
 // The array is ordered by link index, each link's addresses in the order added.
 
-// Neighbour entry (ARP cache), open addressing on (ip, dev).
-export const NEIGH_SIZE: u32 = 32;
-export const NB_IP: u32 = 0; // u32, 0 = empty slot, NB_DELETED = deleted
+// Neighbour entry (ARP cache), open addressing on (ip, dev). A removed entry
+// leaves a tombstone, so no entry moves during a call; rehashing (between
+// calls) drops the tombstones.
+export const NEIGH_SIZE: u32 = 64; // a cache line
+export const NB_IP: u32 = 0; // u32, 0 = empty slot, NB_DELETED = tombstone
 export const NB_DEV: u32 = 4; // u16
 export const NB_STATE: u32 = 6; // u8 NUD_*
 export const NB_PROBES: u32 = 7; // u8 ARP requests sent while INCOMPLETE
 export const NB_MAC: u32 = 8; // 6 bytes
 export const NB_QLEN: u32 = 14; // u16 packets waiting
-export const NB_UPDATED: u32 = 16; // u32 ms of the last state change or probe
+export const NB_UPDATED: u32 = 16; // u32 ms of the last change of state or MAC, or probe (neigh->updated)
 export const NB_QUEUE: u32 = 20; // u32 first waiting buffer (a list linked through Q_NEXT)
 export const NB_QTAIL: u32 = 24; // u32 last waiting buffer
-export const NEIGH_QLEN: u32 = 101; // unres_qlen: Linux's default (unres_qlen_bytes / a full frame's truesize)
+export const NB_QBYTES: u32 = 28; // u32 buffer bytes waiting (arp_queue_len_bytes)
+export const NB_PNEXT: u32 = 32; // u32 next INCOMPLETE entry, in the order they became so
+export const NB_PPREV: u32 = 36; // u32
+export const NB_GNEXT: u32 = 40; // u32 next entry of the gc list, in the order they were made
+export const NB_GPREV: u32 = 44; // u32
+export const NB_USED: u32 = 48; // u32 ms it was last used or confirmed (neigh->used, confirmed)
 export const NB_DELETED: u32 = 0xffffffff; // 255.255.255.255 is never a neighbour
 export const NUD_INCOMPLETE: u32 = 1;
 export const NUD_REACHABLE: u32 = 2;
@@ -199,6 +222,18 @@ export const NUD_PERMANENT: u32 = 4;
 export const ARP_RETRANS_MS: u32 = 1000; // retrans_time
 export const ARP_MCAST_SOLICIT: u32 = 3; // probes before FAILED
 export const ARP_LOCKTIME_MS: u32 = 1000; // locktime: a valid entry's MAC holds this long against other answers
+// Table bounds, Linux's defaults (net.ipv4.neigh.default.*).
+export const GC_THRESH1: u32 = 128;
+export const GC_THRESH2: u32 = 512;
+export const GC_THRESH3: u32 = 1024;
+export const GC_INTERVAL_MS: u32 = 15000; // the periodic gc: base_reachable_time / 2
+export const GC_STALE_MS: u32 = 60000; // gc_staletime: unused this long, the periodic gc removes it
+export const GC_FORCED_MS: u32 = 5000; // neigh_forced_gc spares entries used in the last 5 s, and runs at most every 5 s above gc_thresh2
+// Queues count whole buffers, as Linux counts an skb's truesize: 101 full
+// small buffers an entry (Linux's unres_qlen of 101 full frames), and 1 MiB
+// a host (512 small buffers, 1/32 of a context's default pool of 16,384).
+export const UNRES_QLEN_BYTES: u32 = 206848;
+export const UNRES_HOST_BYTES: u32 = 1048576;
 
 // A queued packet keeps its descriptor fields in the buffer's first bytes.
 export const Q_OFF: u32 = 0; // u16

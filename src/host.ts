@@ -14,7 +14,9 @@ import { NeighNoun } from './nouns/neigh.js';
 import { FdbNoun } from './nouns/fdb.js';
 import { compileRoutes, primaryOf, withSources, isSecondary, type Route, type RouteType } from './routes.js';
 import { broadcastOf } from './packet/addr.js';
-import { growNeighbours, engineGrowth, type GrowthEnv } from './tables/growth.js';
+import { growNeighbours, makeRoom, engineGrowth, type GrowthEnv } from './tables/growth.js';
+import { initNeighbours, neighbourBytes, INITIAL_SLOTS } from './tables/neigh.js';
+import { checkBool, checkKeys } from './nouns/common.js';
 
 export type LinkType = 'ether' | 'veth' | 'bridge' | 'ipip';
 
@@ -123,14 +125,34 @@ export interface HostStats {
   links: Record<string, LinkInfo['stats']>;
 }
 
+/** The neighbour table's sysctls (net.ipv4.neigh.default.*), and podnet's bound per host. */
+export interface NeighParams {
+  /** gc_thresh1: below this many entries the periodic gc leaves the table alone (128). */
+  gcThresh1: number;
+  /** gc_thresh2: above it a new entry runs a forced gc, at most every 5 s (512). */
+  gcThresh2: number;
+  /** gc_thresh3: no new entry above it unless a forced gc makes room (1024). */
+  gcThresh3: number;
+  /** unres_qlen_bytes: buffer bytes one unresolved entry may queue (101 small buffers). */
+  unresQlenBytes: number;
+  /** Buffer bytes all unresolved entries of the host may queue together (1 MiB). */
+  unresHostBytes: number;
+}
+
 export interface HostOptions {
   name: string;
   /** net.ipv4.ip_forward; off by default, as on Linux. */
   forwarding?: boolean;
   engine?: Engine;
-  /** Neighbour table slots (a power of two; entries fill at most 3/4). */
+  /** Initial neighbour table slots (a power of two, at least 8; the table grows as needed). */
   neighSlots?: number;
+  /** Neighbour table bounds; host.neigh.setParams changes them later. */
+  neigh?: Partial<NeighParams>;
 }
+
+const HOST_OPTIONS = ['name', 'forwarding', 'engine', 'neighSlots', 'neigh'] as const;
+/** The host's clock: ms in a u32, as the data plane keeps time. */
+const MAX_NOW = 0xffff_ffff;
 
 interface LinkRec {
   name: string;
@@ -176,28 +198,30 @@ export class Host {
   }
 
   constructor(opts: HostOptions) {
-    if (!opts || typeof opts.name !== 'string' || opts.name === '') throw new Error('host: a name is required');
+    if (!opts || typeof opts !== 'object' || typeof opts.name !== 'string' || opts.name === '') throw new Error('host: a name is required');
+    const what = `host ${opts.name}`;
+    checkKeys(what, opts, HOST_OPTIONS, 'option');
+    checkBool(what, 'forwarding', opts.forwarding);
+    const slots = opts.neighSlots ?? INITIAL_SLOTS;
+    if (!Number.isInteger(slots) || slots < 8 || slots > 1 << 24 || (slots & (slots - 1)) !== 0) {
+      throw new Error(`${what}: neighSlots must be a power of two 8..16777216, got ${slots}`);
+    }
+    const neigh = NeighNoun.check(`${what}: neigh`, opts.neigh ?? {});
+    if (opts.engine !== undefined && !(opts.engine instanceof Engine)) throw new Error(`${what}: engine must be an Engine`);
     this.name = opts.name;
     this.engine = opts.engine ?? defaultEngine();
     const e = this.engine;
-    const slots = opts.neighSlots ?? 64;
-    if (!Number.isInteger(slots) || slots < 8 || (slots & (slots - 1)) !== 0) {
-      throw new Error(`host ${opts.name}: neighSlots must be a power of two >= 8, got ${slots}`);
-    }
     this.ptr = e.alloc(L.HOST_SIZE);
     const dv = e.dv;
     const p = this.ptr;
     dv.setUint32(p + L.H_COUNTERS, e.alloc(L.CNT_COUNT * 8), true);
-    dv.setUint32(p + L.H_NEIGH, e.alloc(slots * L.NEIGH_SIZE), true);
-    dv.setUint32(p + L.H_NEIGH_MASK, slots - 1, true);
+    initNeighbours(e, p, slots);
+    this.neigh.setParams(neigh);
     const rl = 256;
     dv.setUint32(p + L.H_RL, e.alloc(rl * L.RL_SIZE), true);
     dv.setUint32(p + L.H_RL_MASK, rl - 1, true);
     // icmp_global_allow: the first error finds a full second to refill from.
     dv.setUint32(p + L.H_ICMP_STAMP, -1000 >>> 0, true);
-    const pend = 64;
-    dv.setUint32(p + L.H_PEND, e.alloc(pend * 4), true);
-    dv.setUint32(p + L.H_PEND_CAP, pend, true);
     dv.setUint32(p + L.H_PORTS, e.alloc(L.PORTS_MAX * 4), true);
     this.growLinks(4);
     this.forwarding = opts.forwarding ?? false;
@@ -210,6 +234,7 @@ export class Host {
   }
 
   set forwarding(on: boolean) {
+    checkBool(`host ${this.name}`, 'forwarding', on);
     const dv = this.engine.dv;
     const f = dv.getUint32(this.ptr + L.H_FLAGS, true);
     dv.setUint32(this.ptr + L.H_FLAGS, on ? f | L.HF_FORWARDING : f & ~L.HF_FORWARDING, true);
@@ -229,7 +254,9 @@ export class Host {
   }
 
   unlisten(proto: 'udp' | 'tcp', port: number): void {
-    this.ports.delete((protoNumber(proto) << 16) | port);
+    const p = protoNumber(proto);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`unlisten: invalid port ${port}`);
+    this.ports.delete((p << 16) | port);
     this.writePorts();
   }
 
@@ -244,14 +271,31 @@ export class Host {
 
   /** Frames received on links; returns what the host did with them. */
   receive(frames: { link: string; frame: Uint8Array; tag?: number }[], now: number): Output[] {
+    const what = `${this.name}: receive`;
+    this.checkNow(what, now);
+    if (!Array.isArray(frames)) throw new Error(`${what}: frames must be a list of { link, frame }`);
+    const links = frames.map((f, i) => {
+      if (!f || typeof f !== 'object') throw new Error(`${what}: frame #${i} must be an object { link, frame }`);
+      if (!(f.frame instanceof Uint8Array)) throw new Error(`${what}: frame #${i} must be a Uint8Array`);
+      checkTag(what, f.tag, `frame #${i}`);
+      return this.linkIndex(f.link);
+    });
     return this.run(frames.length, now, (ctx, i, j) => {
       const f = frames[i];
-      ctx.setInput(j, L.K_RX, this.linkIndex(f.link), f.frame, f.tag ?? i);
+      ctx.setInput(j, L.K_RX, links[i], f.frame, f.tag ?? i);
     });
   }
 
   /** IPv4 packets from the host's own stack (source 0.0.0.0: routing chooses). */
   send(packets: { packet: Uint8Array; tag?: number }[], now: number): Output[] {
+    const what = `${this.name}: send`;
+    this.checkNow(what, now);
+    if (!Array.isArray(packets)) throw new Error(`${what}: packets must be a list of { packet }`);
+    packets.forEach((p, i) => {
+      if (!p || typeof p !== 'object') throw new Error(`${what}: packet #${i} must be an object { packet }`);
+      if (!(p.packet instanceof Uint8Array)) throw new Error(`${what}: packet #${i} must be a Uint8Array`);
+      checkTag(what, p.tag, `packet #${i}`);
+    });
     return this.run(packets.length, now, (ctx, i, j) => {
       ctx.setInput(j, L.K_ORIGINATE, 0, packets[i].packet, packets[i].tag ?? i, L.HEADROOM + 14);
     });
@@ -259,6 +303,7 @@ export class Host {
 
   /** Lets time pass: neighbour timers fire. */
   tick(now: number): Output[] {
+    this.checkNow(`${this.name}: tick`, now);
     this.commit();
     const ctx = mainContext(this.engine);
     ctx.recordDrops = true;
@@ -267,14 +312,28 @@ export class Host {
 
   /** Runs a batch the caller laid out in ctx's input vector (the fast path). */
   process(ctx: Context, n: number, now: number): number {
+    const what = `${this.name}: process`;
+    if (!(ctx instanceof Context)) throw new Error(`${what}: ctx must be a Context of the host's engine`);
+    this.checkNow(what, now);
+    if (!Number.isInteger(n) || n < 0 || n > ctx.batch) throw new Error(`${what}: n must be an integer 0..${ctx.batch}, got ${n}`);
     this.prepare(n);
     return ctx.process(this.ptr, n, now);
+  }
+
+  /** The host's clock: the last time (ms) it was given. Time never goes back. */
+  get now(): number {
+    return this.engine.dv.getUint32(this.ptr + L.H_NOW, true);
+  }
+
+  private checkNow(what: string, now: number): void {
+    if (!Number.isInteger(now) || now < 0 || now > MAX_NOW) throw new Error(`${what}: now must be an integer number of ms 0..${MAX_NOW}, got ${now}`);
+    if (now < this.now) throw new Error(`${what}: now ${now} is before the host's clock (${this.now})`);
   }
 
   /** Before a batch of n: configuration published, and tables with room for what n packets can add. */
   private prepare(n: number): void {
     this.commit();
-    this.conntrack.grow(2 * n + 2);
+    makeRoom(this.growth, this.ptr, n);
   }
 
   private run(count: number, now: number, fill: (ctx: Context, i: number, j: number) => void): Output[] {
@@ -286,7 +345,8 @@ export class Host {
     // batches are cut so the outputs and the buffer pool always suffice.
     const fanout = this.links.length + 4;
     const step = Math.max(1, Math.min(ctx.batch, Math.floor(ctx.outputs / fanout), Math.floor(ctx.buffers / (2 * fanout))));
-    for (let start = 0; start < count; start += step) {
+    // No packets is still time passing: the timers run.
+    for (let start = 0; start < count || start === 0; start += step) {
       const n = Math.min(step, count - start);
       this.prepare(n);
       for (let j = 0; j < n; j++) fill(ctx, start + j, j);
@@ -348,6 +408,7 @@ export class Host {
   }
 
   /** @internal */ linkIndex(name: string): number {
+    if (typeof name !== 'string' || name === '') throw new Error(`${this.name}: a device name is required, got ${String(name)}`);
     const i = this.links.findIndex((l) => !l.deleted && l.name === name);
     if (i < 0) throw new Error(`${this.name}: no such device "${name}"`);
     return i;
@@ -406,7 +467,7 @@ export class Host {
    * nexthops and LPM table are written aside, then swapped in by pointer.
    */
   commit(): void {
-    this.growNeighbours();
+    growNeighbours(this.growth, this.ptr, 0);
     this.conntrack.grow();
     this.rules.refresh();
     if (!this.dirty) return;
@@ -446,9 +507,9 @@ export class Host {
     this.dirty = false;
   }
 
-  /** Doubles the neighbour table once it is half full (Linux's gc thresholds grow it too). */
-  private growNeighbours(): void {
-    growNeighbours(this.growth, this.ptr);
+  /** Bytes of the neighbour table. */
+  get neighTableBytes(): number {
+    return neighbourBytes(this.engine, this.ptr);
   }
 
   /** @internal */ get growth(): GrowthEnv {
@@ -465,6 +526,12 @@ export class Host {
 
   /** @internal */ call(name: string, ...args: number[]): number {
     return (this.engine.dp[name] as Fn)(...args);
+  }
+}
+
+function checkTag(what: string, tag: unknown, whose: string): void {
+  if (tag !== undefined && !(Number.isInteger(tag) && (tag as number) >= 0 && (tag as number) <= 0xffff_ffff)) {
+    throw new Error(`${what}: tag ${String(tag)} of ${whose} is not an integer 0..${0xffff_ffff}`);
   }
 }
 

@@ -11,7 +11,7 @@ import { ModelHost } from './model/host.js';
 type EngineHost = HostLike & DataPlaneLike;
 
 async function engineFor(sc: Scenario, name: string): Promise<EngineHost> {
-  const host = (await Host.create({ name, forwarding: sc.topology.forwarding })) as unknown as EngineHost;
+  const host = (await Host.create({ name, forwarding: sc.topology.forwarding, neigh: sc.topology.neigh })) as unknown as EngineHost;
   applyTopology(sc.topology, host);
   return host;
 }
@@ -24,7 +24,7 @@ function dispose(host: unknown): void {
 
 /** Runs one scenario on both; throws a readable account of the first disagreement. */
 async function compare(sc: Scenario, run: number): Promise<void> {
-  const model = ModelHost.create({ name: 'model', forwarding: sc.topology.forwarding });
+  const model = ModelHost.create({ name: 'model', forwarding: sc.topology.forwarding, neigh: sc.topology.neigh });
   applyTopology(sc.topology, model);
   const engine = await engineFor(sc, `diff${run}`);
   try {
@@ -58,7 +58,7 @@ describe('engine vs reference model', () => {
 
 /** Stage events are a bonus the model keeps too: compared apart, so they never mask a real disagreement. */
 async function compareStages(sc: Scenario, run: number): Promise<void> {
-  const model = ModelHost.create({ name: 'model', forwarding: sc.topology.forwarding });
+  const model = ModelHost.create({ name: 'model', forwarding: sc.topology.forwarding, neigh: sc.topology.neigh });
   applyTopology(sc.topology, model);
   const engine = await engineFor(sc, `stages${run}`);
   try {

@@ -19,7 +19,7 @@ const icmpOf = (net: Network, host: string) => net.delivered(host).map((d) => {
 
 function dockerNet(containers = 2) {
   const net = new Network();
-  // 256 neighbour slots hold 192 entries: a bridge host with more containers needs more.
+  // A table sized for the containers from the start (it would grow before each batch anyway).
   const host = net.host({ name: 'host', forwarding: true, neighSlots: containers > 100 ? 1024 : 256 });
   host.link.add({ name: 'docker0', type: 'bridge', mac: '02:42:ac:11:00:01' });
   host.addr.add('docker0', '172.17.0.1/16');

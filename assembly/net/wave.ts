@@ -169,7 +169,8 @@ function needsRoom(h: usize, n: u32): bool {
     const cap = load<u32>(ct + CT_CAP);
     if (cap < load<u32>(ct + CT_MAX) && load<u32>(ct + CT_COUNT) + 2 * n + 3 > cap) return true;
   }
-  return load<u32>(h + H_NEIGH_USED) * 2 >= load<u32>(h + H_NEIGH_MASK) + 1;
+  // As growNeighbours has it: n more entries must fit under 3/4 of the slots.
+  return (load<u32>(h + H_NEIGH_USED) + n) * 4 > (load<u32>(h + H_NEIGH_MASK) + 1) * 3;
 }
 
 /** Fills the input vector with up to n due frames of host h; returns how many. */

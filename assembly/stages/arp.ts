@@ -2,7 +2,7 @@
 // learning senders, and asking for unresolved next hops.
 import {
   L_MAC, L_FLAGS, LF_PROXY_ARP, H_FLAGS, HF_FORWARDING, N_TYPE, N_DEV, RT_UNICAST,
-  NB_MAC, NB_STATE, NB_UPDATED, NUD_PERMANENT, NUD_REACHABLE, NUD_INCOMPLETE, ARP_LOCKTIME_MS, ETH_P_ARP, ETH_P_IP, HEADROOM, TAG_GENERATED,
+  NB_MAC, NB_STATE, NB_UPDATED, NB_USED, NUD_PERMANENT, NUD_REACHABLE, NUD_INCOMPLETE, ARP_LOCKTIME_MS, ETH_P_ARP, ETH_P_IP, HEADROOM, TAG_GENERATED,
   CNT_GENERATED, CNT_LOCAL, DROP_ARP_INVALID,
   STAT_arp_reply_sent, STAT_arp_proxy_reply, STAT_arp_request_sent, STAT_arp_ignored, STAT_arp_learned,
 } from '../layout';
@@ -15,7 +15,8 @@ import {
 } from '../wire/arp';
 import { isMulticast, isLoopback, INADDR_BROADCAST } from '../wire/ipv4';
 import { routeLookup, isLocalAddress, isBroadcastAddress } from '../tables/route';
-import { neighFind, neighProbe, neighClaim } from '../tables/neigh';
+import { neighFind, neighProbe } from '../tables/neigh';
+import { neighCreate } from '../tables/neigh-gc';
 import { neighResolved } from './neigh-output';
 import { linkOutput } from './link-output';
 
@@ -83,9 +84,11 @@ export function arpInput(dev: u32, buf: usize, off: u32, len: u32, tag: u32): vo
  */
 function update(e: usize, dev: u32, mac: u64, force: bool): void {
   if (<u32>load<u8>(e + NB_STATE) == NUD_REACHABLE) {
+    if (ldMac(e + NB_MAC) == mac) store<u32>(e + NB_USED, now); // confirmed
     if (ldMac(e + NB_MAC) == mac || !force) return;
     stMac(e + NB_MAC, mac);
     store<u32>(e + NB_UPDATED, now);
+    store<u32>(e + NB_USED, now);
     stat(STAT_arp_learned);
     return;
   }
@@ -101,7 +104,7 @@ function eventNs(ip: u32, dev: u32, mac: u64): void {
     if (<u32>load<u8>(e + NB_STATE) != NUD_PERMANENT) update(e, dev, mac, true);
     return;
   }
-  e = neighClaim(host, e, ip, dev);
+  e = neighCreate(host, ip, dev, now); // 0: the table is at gc_thresh3, nothing to collect
   if (e == 0) return;
   store<u8>(e + NB_STATE, <u8>NUD_INCOMPLETE); // not valid yet: update() makes it REACHABLE
   update(e, dev, mac, true);

@@ -1,7 +1,11 @@
 // A bridge's forwarding database: open addressing on the MAC, linear probing,
 // backward-shift deletion. An entry's MAC and port are one u64, written whole.
+// A learned entry older than the ageing time is gone for every purpose
+// (br_fdb_cleanup's sweep, had it run): lookups and learning remove it when
+// they meet it, and a full table sweeps before refusing a new MAC, so no
+// result depends on when a sweep ran.
 import {
-  L_FDB, L_FDB_MASK, L_FDB_USED, L_FDB_MAX, L_AGEING,
+  L_FDB, L_FDB_MASK, L_FDB_USED, L_FDB_MAX, L_AGEING, L_FDB_OLDEST,
   FDB_SIZE, F_FLAGS, F_UPDATED, FF_STATIC, FF_LOCAL,
 } from '../layout';
 import { copy16, zero16 } from '../wire/words';
@@ -42,15 +46,17 @@ function probe(br: usize, mac: u64): usize {
   }
 }
 
-/**
- * The live entry for mac, or 0. An entry older than the ageing time is
- * removed on the way (br_fdb_find + has_expired).
- */
+/** A learned entry whose last frame is ageing time old (has_expired); static and local ones never age. */
+@inline function aged(br: usize, e: usize, now: u32): bool {
+  return (load<u32>(e + F_FLAGS) & (FF_STATIC | FF_LOCAL)) == 0 &&
+    now - load<u32>(e + F_UPDATED) >= load<u32>(br + L_AGEING);
+}
+
+/** The live entry for mac, or 0. An aged entry is removed on the way (br_fdb_find + has_expired). */
 export function fdbLookup(br: usize, mac: u64, now: u32): usize {
   const e = probe(br, mac);
   if (fdbPort(e) == 0) return 0;
-  if ((load<u32>(e + F_FLAGS) & (FF_STATIC | FF_LOCAL)) == 0 &&
-      now - load<u32>(e + F_UPDATED) >= load<u32>(br + L_AGEING)) {
+  if (aged(br, e, now)) {
     fdbRemove(br, e);
     return 0;
   }
@@ -64,31 +70,68 @@ export const LEARN_REFRESHED: u32 = 3;
 
 /** Records that mac was seen on port (link index); br_fdb_update. */
 export function fdbLearn(br: usize, mac: u64, port: u32, now: u32): u32 {
-  const e = probe(br, mac);
+  let e = probe(br, mac);
   const cur = fdbPort(e);
   if (cur != 0) {
     if ((load<u32>(e + F_FLAGS) & (FF_STATIC | FF_LOCAL)) != 0) return LEARN_SKIPPED;
-    if (cur != port + 1) store<u64>(e, mac | (<u64>(port + 1) << 48));
-    // Written only when it changes, as br_fdb_update does, to keep the line clean.
-    if (load<u32>(e + F_UPDATED) != now) store<u32>(e + F_UPDATED, now);
-    return LEARN_REFRESHED;
+    if (!aged(br, e, now)) {
+      if (cur != port + 1) store<u64>(e, mac | (<u64>(port + 1) << 48));
+      // Written only when it changes, as br_fdb_update does, to keep the line clean.
+      if (load<u32>(e + F_UPDATED) != now) store<u32>(e + F_UPDATED, now);
+      return LEARN_REFRESHED;
+    }
+    fdbRemove(br, e); // gone: the MAC is learned anew
+    e = probe(br, mac);
   }
-  const used = load<u32>(br + L_FDB_USED);
-  if (used >= load<u32>(br + L_FDB_MAX)) return LEARN_FULL;
+  if (load<u32>(br + L_FDB_USED) >= load<u32>(br + L_FDB_MAX)) {
+    // Full counting aged entries too: they are gone, so sweep them before refusing.
+    if (!fdbSweep(br, now)) return LEARN_FULL;
+    if (load<u32>(br + L_FDB_USED) >= load<u32>(br + L_FDB_MAX)) return LEARN_FULL;
+    e = probe(br, mac);
+  }
+  if (load<u32>(br + L_FDB_USED) == 0) store<u32>(br + L_FDB_OLDEST, now);
   store<u32>(e + F_FLAGS, 0);
   store<u32>(e + F_UPDATED, now);
   store<u64>(e, mac | (<u64>(port + 1) << 48));
-  store<u32>(br + L_FDB_USED, used + 1);
+  store<u32>(br + L_FDB_USED, load<u32>(br + L_FDB_USED) + 1);
   return LEARN_OK;
+}
+
+/**
+ * br_fdb_cleanup: removes every aged entry, if any can be (no learned entry
+ * was refreshed before L_FDB_OLDEST, so none has aged before it does);
+ * returns whether it swept. Afterwards L_FDB_OLDEST is exact again.
+ */
+export function fdbSweep(br: usize, now: u32): bool {
+  if (now - load<u32>(br + L_FDB_OLDEST) < load<u32>(br + L_AGEING)) return false;
+  const mask = load<u32>(br + L_FDB_MASK);
+  let oldest = now;
+  let i: u32 = 0;
+  while (i <= mask) {
+    const e = slot(br, i);
+    if (fdbPort(e) != 0 && aged(br, e, now)) {
+      fdbRemove(br, e); // the next entry may have shifted into slot i
+      continue;
+    }
+    if (fdbPort(e) != 0 && (load<u32>(e + F_FLAGS) & (FF_STATIC | FF_LOCAL)) == 0 &&
+        now - load<u32>(e + F_UPDATED) > now - oldest) {
+      oldest = load<u32>(e + F_UPDATED);
+    }
+    i++;
+  }
+  store<u32>(br + L_FDB_OLDEST, oldest);
+  return true;
 }
 
 /** Adds or replaces an entry from the control plane (bridge fdb add). */
 export function fdbSet(br: usize, mac: u64, port: u32, flags: u32, now: u32): bool {
-  const e = probe(br, mac);
+  let e = probe(br, mac);
   if (fdbPort(e) == 0) {
-    const used = load<u32>(br + L_FDB_USED);
-    if (used > load<u32>(br + L_FDB_MASK) >> 1) return false;
-    store<u32>(br + L_FDB_USED, used + 1);
+    if (load<u32>(br + L_FDB_USED) > load<u32>(br + L_FDB_MASK) >> 1) {
+      if (!fdbSweep(br, now) || load<u32>(br + L_FDB_USED) > load<u32>(br + L_FDB_MASK) >> 1) return false;
+      e = probe(br, mac);
+    }
+    store<u32>(br + L_FDB_USED, load<u32>(br + L_FDB_USED) + 1);
   }
   store<u32>(e + F_FLAGS, flags);
   store<u32>(e + F_UPDATED, now);

@@ -26,6 +26,11 @@
   zero32(p + 32);
 }
 
+@inline export function copy64(dst: usize, src: usize): void {
+  copy32(dst, src);
+  copy32(dst + 32, src + 32);
+}
+
 /**
  * Copies len bytes (non-overlapping). Short copies (frames of a few dozen
  * bytes) go word by word; long ones are left to memory.copy, which pays a

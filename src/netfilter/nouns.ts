@@ -121,6 +121,7 @@ export class ConntrackNoun {
 
   /** Like `conntrack -L`, as data. */
   list(now = 0): ConnInfo[] {
+    checkNow('conntrack list', now);
     if (!this.enabled) return [];
     const dv = this.host.engine.dv;
     const ct = this.region();
@@ -141,6 +142,7 @@ export class ConntrackNoun {
 
   /** The text `conntrack -L` prints, one connection a line. */
   show(now = 0): string {
+    checkNow('conntrack show', now);
     return this.list(now).map((c) => {
       const proto = typeof c.proto === 'string' ? c.proto : `unknown`;
       const num = c.proto === 'tcp' ? 6 : c.proto === 'udp' ? 17 : c.proto === 'icmp' ? 1 : c.proto;
@@ -158,6 +160,10 @@ export class ConntrackNoun {
 
   /** Deletes the connections the filter matches (all without one); returns how many (conntrack -D / -F). */
   flush(filter: ConnFilter = {}): number {
+    if (!filter || typeof filter !== 'object' || Array.isArray(filter)) throw new Error(`conntrack flush: the filter must be an object, got ${JSON.stringify(filter) ?? String(filter)}`);
+    for (const k of Object.keys(filter)) {
+      if (!FILTER_KEYS.includes(k) && (filter as Record<string, unknown>)[k] !== undefined) throw new Error(`conntrack flush: unknown filter "${k}" (${FILTER_KEYS.join(', ')})`);
+    }
     if (!this.enabled) return 0;
     const want = {
       proto: filter.proto === undefined ? undefined : ({ icmp: 1, tcp: 6, udp: 17 } as const)[filter.proto],
@@ -221,6 +227,11 @@ export class ConntrackNoun {
   }
 }
 
+const FILTER_KEYS = ['proto', 'src', 'dst', 'sport', 'dport', 'replySrc', 'replyDst'];
+
+function checkNow(what: string, now: number): void {
+  if (!Number.isInteger(now) || now < 0 || now > 0xffff_ffff) throw new Error(`${what}: now must be an integer number of ms, got ${now}`);
+}
 
 export class RulesNoun {
   private ruleset: Ruleset = emptyRuleset();
@@ -234,6 +245,7 @@ export class RulesNoun {
    * error naming the line, and the rules in force stay as they were.
    */
   load(text: string): void {
+    if (typeof text !== 'string') throw new Error(`rules load: the rules must be iptables-save text, got ${JSON.stringify(text) ?? String(text)}`);
     const rs = parseIptables(text);
     this.install(rs);
   }

@@ -2,9 +2,23 @@
 import * as L from '../engine/layout.gen.js';
 import { parseIPv4, formatIPv4, formatMac } from '../packet/addr.js';
 import type { Host, LinkSpec, LinkChange, LinkInfo, LinkType } from '../host.js';
-import { IFNAMSIZ, checkMtu, parseMacFor, wrap, defaultMac } from './common.js';
+import { IFNAMSIZ, checkMtu, parseMacFor, wrap, defaultMac, checkBool, checkKeys } from './common.js';
 
 const LINK_TYPES: Record<LinkType, number> = { ether: L.LT_ETHER, veth: L.LT_VETH, bridge: L.LT_BRIDGE, ipip: L.LT_IPIP };
+const FLAGS = ['up', 'proxyArp', 'hairpin', 'learning', 'flood'] as const;
+const SPEC_KEYS = ['name', 'type', 'mac', 'mtu', 'master', ...FLAGS, 'fdbMax', 'ageingMs', 'local', 'ttl', 'pmtudisc', 'peers'] as const;
+const CHANGE_KEYS = ['mac', 'mtu', 'master', ...FLAGS, 'peers'] as const;
+
+/** What every option of `ip link add/set` must be: flags true or false, a master a device name. */
+function checkOptions(what: string, o: LinkSpec | LinkChange, known: readonly string[], masterMayBeNull: boolean): void {
+  checkKeys(what, o, known);
+  for (const f of [...FLAGS, 'pmtudisc'] as const) checkBool(what, f, (o as Record<string, unknown>)[f]);
+  const master = (o as LinkChange).master;
+  if (master !== undefined && typeof master !== 'string' && !(masterMayBeNull && master === null)) {
+    throw new Error(`${what}: master must be a device name${masterMayBeNull ? ' or null' : ''}, got ${JSON.stringify(master)}`);
+  }
+  if (o.mtu !== undefined) checkMtu(what, o.mtu);
+}
 
 export class LinkNoun {
   constructor(private readonly host: Host) {}
@@ -16,8 +30,10 @@ export class LinkNoun {
       throw new Error(`${what}: invalid device name (1-${IFNAMSIZ} characters: letters, digits, _.@:+-)`);
     }
     if (h.links.some((l) => !l.deleted && l.name === spec.name)) throw new Error(`${what}: device exists`);
-    const type = LINK_TYPES[spec.type];
+    const type = Object.hasOwn(LINK_TYPES, spec.type) ? LINK_TYPES[spec.type] : 0;
     if (!type) throw new Error(`${what}: unknown link type "${spec.type}" (ether, veth, bridge, ipip)`);
+    checkOptions(what, spec, SPEC_KEYS, false);
+    if (spec.type !== 'bridge' && (spec.fdbMax ?? spec.ageingMs) !== undefined) throw new Error(`${what}: fdbMax and ageingMs are for bridges`);
     const mac = spec.mac !== undefined ? parseMacFor(what, spec.mac) : defaultMac(h.name, spec.name);
     const mtu = spec.mtu ?? (spec.type === 'ipip' ? 1480 : 1500);
     checkMtu(what, mtu);
@@ -112,7 +128,8 @@ export class LinkNoun {
     const p = h.linkPtr(i);
     const dv = h.engine.dv;
     // Check everything before changing anything.
-    if (change.mtu !== undefined) checkMtu(what, change.mtu);
+    if (!change || typeof change !== 'object' || Array.isArray(change)) throw new Error(`${what}: the change must be an object { ${CHANGE_KEYS.join(', ')} }, got ${JSON.stringify(change) ?? String(change)}`);
+    checkOptions(what, change, CHANGE_KEYS, true);
     const mac = change.mac !== undefined ? parseMacFor(what, change.mac) : undefined;
     if (change.peers !== undefined && h.links[i].type !== 'ipip') throw new Error(`${what}: peers are for ipip links`);
     const peers = change.peers ? this.parsePeers(what, change.peers) : undefined;
@@ -120,6 +137,7 @@ export class LinkNoun {
     if (change.master === null) master = 0;
     else if (change.master !== undefined) {
       if (h.links[i].type === 'bridge') throw new Error(`${what}: a bridge cannot be a bridge port`);
+      if (h.links[i].type === 'ipip') throw new Error(`${what}: an ipip link cannot be a bridge port`);
       master = this.bridgeIndex(what, change.master) + 1;
     }
     if (change.mtu !== undefined) dv.setUint16(p + L.L_MTU, change.mtu, true);

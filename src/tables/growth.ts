@@ -57,19 +57,31 @@ export function growConntrack(env: GrowthEnv, host: number, room: number): void 
   env.release(oldTuples, oldSlots * L.TUPLE_SIZE);
 }
 
-/** Doubles the neighbour table once it is half full. */
-export function growNeighbours(env: GrowthEnv, host: number): void {
+/**
+ * Makes room in the neighbour table for `room` more entries, before a batch
+ * that could make them (a packet makes at most one: its next hop, or the
+ * sender of an ARP request it answers), so no batch refuses an entry below
+ * gc_thresh3 for want of room. The table stays under 3/4 full counting
+ * tombstones; when it would not, it is rehashed, at least as large, to hold
+ * the live entries plus room. A host with one or two neighbours keeps its 8
+ * slots.
+ */
+export function growNeighbours(env: GrowthEnv, host: number, room: number): void {
   const dv = env.dv;
   const slots = dv.getUint32(host + L.H_NEIGH_MASK, true) + 1;
-  if (dv.getUint32(host + L.H_NEIGH_USED, true) * 2 < slots) return;
+  const used = dv.getUint32(host + L.H_NEIGH_USED, true);
+  if ((used + room) * 4 <= slots * 3) return;
+  const want = dv.getUint32(host + L.H_NEIGH_LIVE, true) + room;
+  let next = slots;
+  while (want * 4 > next * 3) next *= 2;
   const old = dv.getUint32(host + L.H_NEIGH, true);
-  const table = env.alloc(slots * 2 * L.NEIGH_SIZE);
-  env.call('neigh_grow', host, table, slots * 2 - 1);
+  const table = env.alloc(next * L.NEIGH_SIZE);
+  env.call('neigh_grow', host, table, next - 1);
   env.release(old, slots * L.NEIGH_SIZE);
 }
 
 /** Room in every table for a batch of n packets. */
 export function makeRoom(env: GrowthEnv, host: number, n: number): void {
-  growNeighbours(env, host);
+  growNeighbours(env, host, n);
   growConntrack(env, host, 2 * n + 2);
 }

@@ -16,6 +16,7 @@ export type { LinkType, LinkSpec } from '../model/links.js';
 export type { RouteSpec } from '../model/route.js';
 import type { LinkSpec } from '../model/links.js';
 import type { RouteSpec } from '../model/route.js';
+import type { NeighParams } from '../model/neigh.js';
 export type RouteType = NonNullable<RouteSpec['type']>;
 
 /** The control API both ModelHost and Host offer. */
@@ -29,6 +30,8 @@ export interface HostLike {
 
 export interface Topology {
   forwarding: boolean;
+  /** Neighbour table bounds, small enough for a few frames to reach them (Host.create's `neigh`). */
+  neigh?: Partial<NeighParams>;
   links: LinkSpec[];
   addrs: { dev: string; cidr: string }[];
   routes: RouteSpec[];
@@ -120,8 +123,24 @@ const arbRoute: fc.Arbitrary<RouteChoice> = fc.record({
   dev: fc.nat(7),
 });
 
+/** Mostly Linux's defaults; sometimes bounds a handful of next hops and queued packets reach. */
+const arbNeighParams: fc.Arbitrary<Partial<NeighParams> | undefined> = fc.option(
+  fc.record(
+    {
+      gcThresh1: fc.constantFrom(0, 1, 2, 4),
+      gcThresh2: fc.constantFrom(1, 2, 3),
+      gcThresh3: fc.constantFrom(1, 2, 3, 4),
+      unresQlenBytes: fc.constantFrom(0, 2048, 3 * 2048, 4000),
+      unresHostBytes: fc.constantFrom(2048, 4 * 2048, 20 * 2048),
+    },
+    { requiredKeys: [] },
+  ),
+  { nil: undefined, freq: 3 },
+);
+
 const arbChoices = fc.record({
   forwarding: fc.constantFrom(true, true, true, false),
+  neigh: arbNeighParams,
   links: fc.array(arbLinkChoice, { minLength: 1, maxLength: 4 }),
   bridge: fc.option(
     fc.record({
@@ -163,6 +182,7 @@ function buildTopology(c: Choices): Topology {
   const l3 = links.filter((l) => !l.master).map((l) => l.name);
   const t: Topology = {
     forwarding: c.forwarding,
+    ...(c.neigh ? { neigh: c.neigh } : {}),
     links,
     addrs: [],
     routes: [],
@@ -493,7 +513,8 @@ export const arbGap = fc.constantFrom(0, 0, 0, 1, 10, 500, 999, 1000, 1001, 2000
 
 export function arbEvent(t: Topology): fc.Arbitrary<TrafficEvent> {
   const rx = arbRx(t);
-  // One frame many times over: ICMP rate limits (burst of 6) and full neighbour queues (101).
+  // One frame many times over: ICMP rate limits (burst of 6) and full neighbour queues (101 full-size
+  // frames; the small bounds some topologies draw fill sooner).
   const times = fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 7, max: 10 }) }, { weight: 1, arbitrary: fc.integer({ min: 102, max: 110 }) });
   const burst = fc.record({ gap: arbGap, one: rx, n: times }).map(
     (b): TrafficEvent => ({ kind: 'receive', gap: b.gap, frames: Array.from({ length: b.n }, () => b.one) }),
@@ -544,6 +565,7 @@ export function arbScenario(maxEvents = 12): fc.Arbitrary<Scenario> {
 export function describeScenario(sc: Scenario): string {
   const t = sc.topology;
   const lines = [`forwarding ${t.forwarding}`];
+  if (t.neigh) lines.push(`neigh ${JSON.stringify(t.neigh)}`);
   for (const l of t.links) lines.push(`link.add ${JSON.stringify(l)}`);
   for (const a of t.addrs) lines.push(`addr.add ${a.dev} ${a.cidr}`);
   for (const r of t.routes) lines.push(`route.add ${JSON.stringify(r)}`);

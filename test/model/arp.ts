@@ -53,19 +53,25 @@ export function arpInput(h: ModelHost, dev: Link, frame: Uint8Array, tag: number
 /** neigh_update: a valid entry changes its MAC only with override; its time moves only when something changes. */
 function update(h: ModelHost, n: Neigh, mac: Uint8Array, override: boolean): void {
   if (n.state === 'REACHABLE') {
+    if (macEq(mac, 0, n.mac)) n.used = h.now; // confirmed
     if (macEq(mac, 0, n.mac) || !override) return;
     n.mac = mac.slice(0, 6);
     n.updated = h.now;
+    n.used = h.now;
     return h.stage('arp_learned');
   }
   neighUpdate(h, n, mac);
   h.stage('arp_learned');
 }
 
-/** neigh_event_ns: the requester's entry, created if there is none, its MAC taken whatever locktime says. */
+/**
+ * neigh_event_ns: the requester's entry, created if there is none (within the
+ * table's bounds: at gc_thresh3 none, the request still answered), its MAC
+ * taken whatever locktime says.
+ */
 function eventNs(h: ModelHost, dev: Link, sip: number, sha: Uint8Array): void {
-  const n = h.arpTbl.get(sip, dev) ?? h.arpTbl.getOrCreate(sip, dev, h.now);
-  if (n.state !== 'PERMANENT') update(h, n, sha, true);
+  const n = h.arpTbl.get(sip, dev) ?? h.arpTbl.create(sip, dev, h.now);
+  if (n && n.state !== 'PERMANENT') update(h, n, sha, true);
 }
 
 /** arp_send_dst(ARPOP_REPLY, ..., dest_ip=sip, dev, src_ip=tip, dest_hw=sha, dev's MAC, target_hw=sha). */

@@ -1,30 +1,39 @@
 // The Linux bridge (net/bridge): learning, forwarding database, flooding.
 import type { ModelHost } from './host.js';
-import { frameFits, type Link } from './links.js';
+import { frameFits, type FdbEntry, type Link } from './links.js';
 import { isMulticastMac, isZeroMac, macEq, macKey } from './wire.js';
 
-/** br_fdb_update: records that `mac` was seen on `port`. */
+/** has_expired: the entry's last frame is ageing time old. */
+function aged(br: Link, e: FdbEntry, now: number): boolean {
+  return now - e.updated >= br.ageingMs;
+}
+
+/**
+ * br_fdb_update: records that `mac` was seen on `port`. An aged entry is gone
+ * (br_fdb_cleanup would have removed it by now): the MAC is learned anew, and
+ * aged entries leave room in a full table.
+ */
 export function fdbLearn(br: Link, port: Link, mac: Uint8Array, now: number): 'learned' | 'refreshed' | 'full' | 'skipped' {
   if (isMulticastMac(mac) || isZeroMac(mac) || macEq(mac, 0, br.mac)) return 'skipped';
   const key = macKey(mac);
   const e = br.fdb.get(key);
-  if (e) {
-    // An existing entry is refreshed even when it has aged out but not been looked up yet.
+  if (e && !aged(br, e, now)) {
     e.port = port;
     e.updated = now;
     return 'refreshed';
   }
+  for (const [k, x] of br.fdb) if (aged(br, x, now)) br.fdb.delete(k);
   if (br.fdb.size >= br.fdbMax) return 'full';
   br.fdb.set(key, { port, updated: now });
   return 'learned';
 }
 
-/** br_fdb_find + has_expired: the port for `mac`; an aged-out entry is deleted when found. */
+/** br_fdb_find + has_expired: the port for `mac`; an aged-out entry is gone. */
 export function fdbLookup(br: Link, mac: Uint8Array, now: number): Link | undefined {
   const key = macKey(mac);
   const e = br.fdb.get(key);
   if (!e) return undefined;
-  if (now - e.updated >= br.ageingMs) {
+  if (aged(br, e, now)) {
     br.fdb.delete(key);
     return undefined;
   }

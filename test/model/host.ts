@@ -4,7 +4,7 @@ import { arpInput } from './arp.js';
 import { bridgeInput, bridgeXmit, fdbFlushPort } from './bridge.js';
 import { ipInput, output } from './ipv4.js';
 import { Link, checkMtu, defaultMac, frameFits, type LinkChange, type LinkSpec } from './links.js';
-import { NeighTable, neighTimers } from './neigh.js';
+import { NeighTable, neighTimers, type NeighParams } from './neigh.js';
 import { ModelNetfilter, type ConnFilter, type ConnInfo, type Quirks } from './netfilter.js';
 import { RoutingTable, describeResolved, parseRouteDst, type RouteSpec, type RouteType } from './route.js';
 import {
@@ -40,6 +40,8 @@ export interface HostOptions {
   forwarding?: boolean;
   /** Engine departures from Linux the netfilter model should reproduce (./netfilter.ts). */
   quirks?: Quirks;
+  /** Neighbour table bounds (gc_thresh1/2/3, unres_qlen_bytes, the host's queue bound). */
+  neigh?: Partial<NeighParams>;
 }
 
 export class ModelHost {
@@ -75,6 +77,7 @@ export class ModelHost {
     this.name = opts.name;
     this.forwarding = opts.forwarding ?? false;
     this.netfilter = new ModelNetfilter(this, opts.quirks);
+    for (const [k, v] of Object.entries(opts.neigh ?? {})) if (v !== undefined) this.arpTbl.params[k as keyof NeighParams] = v;
   }
 
   // ---------------------------------------------------------------- control
@@ -253,6 +256,7 @@ export class ModelHost {
     this.out = [];
     this.netfilter.grow();
     neighTimers(this);
+    this.arpTbl.periodicGc(now);
     this.netfilter.collect(now, packets);
     batch();
     const out = this.out;

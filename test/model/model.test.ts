@@ -346,11 +346,12 @@ describe('neighbour resolution', () => {
     expectConserved(h);
   });
 
-  it('drops the oldest with NEIGH_QUEUEFULL beyond 101 queued packets', () => {
+  it('drops the oldest with NEIGH_QUEUEFULL beyond 101 queued full-size packets (unres_qlen_bytes)', () => {
     const h = router();
-    h.receive(Array.from({ length: 101 }, (_, i) => ({ link: 'eth0', frame: pkt(i), tag: i + 1 })), 0);
+    const big = (seq: number) => ipFrame(M0, A, ping({ src: '10.0.0.2', dst: '10.1.0.3', seq, size: 1400 }));
+    h.receive(Array.from({ length: 101 }, (_, i) => ({ link: 'eth0', frame: big(i), tag: i + 1 })), 0);
     expect(h.stats().fates).toMatchObject({ queued: 101, dequeued: 0 });
-    const out = h.receive([{ link: 'eth0', frame: pkt(102), tag: 102 }, { link: 'eth0', frame: pkt(103), tag: 103 }], 0);
+    const out = h.receive([{ link: 'eth0', frame: big(102), tag: 102 }, { link: 'eth0', frame: big(103), tag: 103 }], 0);
     expect(lines(out)).toEqual(['drop NEIGH_QUEUEFULL [1]', 'drop NEIGH_QUEUEFULL [2]']);
     expect(h.stats().drops.NEIGH_QUEUEFULL).toBe(2);
     // The reply releases the 101 that are left, oldest first.
@@ -794,7 +795,7 @@ describe('generated topologies and traffic through the model', () => {
     const stages = new Map<string, number>();
     await fc.assert(
       fc.asyncProperty(arbScenario(), async (sc) => {
-        const h = ModelHost.create({ name: 'm', forwarding: sc.topology.forwarding });
+        const h = ModelHost.create({ name: 'm', forwarding: sc.topology.forwarding, neigh: sc.topology.neigh });
         applyTopology(sc.topology, h);
         await runScenario(h, sc);
         const s = h.stats();
@@ -808,7 +809,7 @@ describe('generated topologies and traffic through the model', () => {
       'PKT_TOO_SMALL', 'OTHERHOST', 'IP_INHDR', 'IP_CSUM', 'IP_INVALID_SOURCE', 'IP_INVALID_DEST', 'NOT_SPECIFIED',
       'IP_INNOROUTES', 'IP_INADDRERRORS', 'BLACKHOLE', 'UNREACHABLE', 'PKT_TOO_BIG', 'NEIGH_FAILED', 'NEIGH_QUEUEFULL',
       'NO_SOCKET', 'IP_NOPROTO', 'UNHANDLED_PROTO', 'HDR_TRUNC', 'ICMP_CSUM', 'UDP_CSUM', 'TCP_CSUM', 'DEV_READY',
-      'BR_NO_EGRESS', 'ARP_INVALID',
+      'BR_NO_EGRESS', 'ARP_INVALID', 'NEIGH_CREATEFAIL',
     ];
     expect(wanted.filter((r) => !drops.has(r))).toEqual([]);
     const wantedStages = [
