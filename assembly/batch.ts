@@ -171,7 +171,7 @@ function validBuffer(buf: usize, off: u32, len: u32): bool {
  * for any buffer, or no free buffer: counted on its link as the device would),
  * or not a buffer of this context at all. Counted, never freed.
  */
-function noBuffer(d: usize, kind: u32, tag: u32): void {
+export function noBuffer(d: usize, kind: u32, tag: u32): void {
   count(kind == K_RX ? CNT_IN : CNT_ORIGINATED);
   const flags = <u32>load<u8>(d + D_FLAGS);
   const l = <u32>load<u16>(d + D_LINK);

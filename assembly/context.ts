@@ -1,7 +1,7 @@
 // The state of one call into the data plane: which worker context, which
 // host, what time. Globals are per wasm instance, so each worker has its own.
 import {
-  C_POOLS, POOL_SIZE, PL_STACK, PL_FREE, PL_CAP, PL_MAX, PL_LO, PL_HI, PL_BUF, BUF_CLASSES, BUF_SIZE, C_OUT, C_OUT_N, C_OUT_CAP, C_FLAGS, CTX_RECORD_DROPS,
+  C_POOLS, POOL_SIZE, C_NEXT, ENGINE_CONTEXTS, PL_STACK, PL_FREE, PL_CAP, PL_MAX, PL_LO, PL_HI, PL_BUF, BUF_CLASSES, BUF_SIZE, C_OUT, C_OUT_N, C_OUT_CAP, C_FLAGS, CTX_RECORD_DROPS,
   DESC_SIZE, D_BUF, D_OFF, D_LEN, D_LINK, D_KIND, D_REASON, D_HOST, D_TAG, D_AUX,
   H_COUNTERS, H_LINKS, LINK_SIZE, CNT_DROP_BASE, CNT_STAGE_BASE, CNT_DROPPED, CNT_SENT,
   CNT_GENERATED, CNT_LOCAL, O_TX, O_LOCAL, O_DROP, DROP_FULL_RING, DROP_NOMEM,
@@ -123,9 +123,28 @@ export function bufAllocFor(bytes: u32): usize {
 
 /** The pool record of the class buf belongs to, or 0 when it is no buffer of this context. */
 export function poolOf(buf: usize): usize {
-  for (let c: u32 = 0; c < BUF_CLASSES; c++) {
-    const p = pool(c);
+  return poolIn(ctx, buf);
+}
+
+function poolIn(c: usize, buf: usize): usize {
+  for (let k: u32 = 0; k < BUF_CLASSES; k++) {
+    const p = c + C_POOLS + <usize>k * POOL_SIZE;
     if (buf >= <usize>load<u32>(p + PL_LO) && buf < <usize>load<u32>(p + PL_HI)) return p;
+  }
+  return 0;
+}
+
+/**
+ * The pool of the engine's context that owns buf. A host's queue can hold
+ * buffers of another context (a network's worker lent them, and the host is
+ * run from elsewhere between runs): they go home, never into a wrong pool.
+ */
+function homeOf(buf: usize): usize {
+  const own = poolIn(ctx, buf);
+  if (own != 0) return own;
+  for (let c = <usize>load<u32>(ENGINE_CONTEXTS); c != 0; c = <usize>load<u32>(c + C_NEXT)) {
+    const p = poolIn(c, buf);
+    if (p != 0) return p;
   }
   return 0;
 }
@@ -137,7 +156,8 @@ export function bufSize(buf: usize): u32 {
 }
 
 export function bufFree(buf: usize): void {
-  const p = poolOf(buf);
+  const p = homeOf(buf);
+  if (p == 0) return; // not a buffer of this engine: never ours to free
   const free = load<u32>(p + PL_FREE);
   store<u32>(load<u32>(p + PL_STACK) + (free << 2), <u32>buf);
   store<u32>(p + PL_FREE, free + 1);

@@ -1,7 +1,7 @@
 // The data plane's entry points. One call processes a batch: a vector of
 // packet descriptors in linear memory (DESIGN.md), for one host, at one time.
 import {
-  C_OUT_N, D_BUF, D_OFF, D_LEN, D_LINK, D_KIND, DESC_SIZE, K_RX, C_POOLS, POOL_SIZE, PL_STACK, PL_FREE, PL_CAP, PL_MAX, PL_LO, PL_HI,
+  C_OUT_N, D_BUF, D_OFF, D_LEN, D_LINK, D_KIND, D_TAG, DESC_SIZE, K_RX, C_POOLS, POOL_SIZE, PL_STACK, PL_FREE, PL_CAP, PL_MAX, PL_LO, PL_HI,
   PL_BUF, NB_IP, NB_STATE, NB_MAC, NUD_PERMANENT, H_CT, H_LINKS, LINK_SIZE, H_NH, H_NNH, NH_SIZE, N_NEIGH, H_NOW, H_NEIGH_DUE,
 } from './layout';
 import { ctx, enter, enterContext, bufAllocFor, bufFree } from './context';
@@ -12,7 +12,7 @@ import { neighProbe, neighClaim, neighFind, neighGrow, neighRemove, gcRemove } f
 import { flushQueue } from './stages/neigh-output';
 import { ctDelete, ctGrow } from './tables/conntrack';
 import { lpm_lookup_batch } from './tables/lpm';
-import { hostTimers, neighHousekeeping, runBatch } from './batch';
+import { hostTimers, neighHousekeeping, runBatch, noBuffer } from './batch';
 
 export { lpm_lookup_batch };
 export { net_wave, net_begin, net_settle, net_inject, net_inject_many, net_in_flight } from './net/wave';
@@ -176,4 +176,16 @@ export function spin(scratch: usize, n: u32): u32 {
     store<u32>(p, h);
   }
   return h;
+}
+
+/**
+ * Counts and drops, for host h at time now, the input described at d that
+ * has no buffer (D_FLAGS says why): what a Network does with a frame it
+ * cannot place. Nothing else runs (no timers): only this input's fate.
+ */
+export function drop_unplaced(c: usize, h: usize, d: usize, now: u32): u32 {
+  enter(c, h, now);
+  store<u32>(ctx + C_OUT_N, 0);
+  noBuffer(d, <u32>load<u8>(d + D_KIND), load<u32>(d + D_TAG));
+  return load<u32>(ctx + C_OUT_N);
 }

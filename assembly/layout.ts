@@ -62,6 +62,12 @@ export const C_ID: u32 = 28; // u32 the context's number in its network (whose p
 export const C_IN: u32 = 32; // u32 address of the input vector (a network step fills it)
 export const C_WK: u32 = 40; // u32 the worker record of a network step (0: not in a network)
 export const C_IN_CAP: u32 = 44; // u32 descriptors the input vector holds
+export const C_NEXT: u32 = 48; // u32 the engine's next context (the list at ENGINE_CONTEXTS)
+// Where the engine keeps its regions (src/engine/arena.ts), and the head of
+// its list of contexts there: a buffer freed by a context whose pools do not
+// hold it (a host's queue of another's buffers, between runs) goes home.
+export const REGIONS_BASE: u32 = 1048576;
+export const ENGINE_CONTEXTS: u32 = 1048636; // REGIONS_BASE + 60, in the arena's header
 export const C_SCRATCH: u32 = 36; // u32 address of SCRATCH_SIZE bytes of per-call scratch
 export const SCRATCH_SIZE: u32 = 8192;
 // The batch's lookup pass: up to two destinations a packet (an IPIP packet's inner one too).

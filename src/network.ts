@@ -411,7 +411,7 @@ export class Network {
     ctx.recordDrops = true;
     const off = kind === L.K_RX ? L.HEADROOM : L.HEADROOM + 14;
     ctx.setUnplaced(0, kind, link, bytes.length, 0, bytes.length + off > L.BUF_SIZE_HUGE ? 'too-long' : 'nomem');
-    const n = h.process(ctx, 1, Math.floor(this.clock)); // a host keeps whole ms
+    const n = (this.engine.dp.drop_unplaced as Fn)(ctx.ptr, h.ptr, ctx.input, Math.floor(this.clock)); // a host keeps whole ms
     for (let i = 0; i < n; i++) {
       const o = ctx.readOutput(i);
       if (o.kind !== L.O_DROP) continue;

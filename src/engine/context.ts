@@ -81,11 +81,14 @@ export class Context {
     dv.setUint32(this.ptr + L.C_ID, NO_NETWORK, true);
     dv.setUint32(this.ptr + L.C_IN, this.input, true);
     dv.setUint32(this.ptr + L.C_IN_CAP, this.batch, true);
+    // On the engine's list of contexts, which a buffer far from home is returned through.
+    dv.setUint32(this.ptr + L.C_NEXT, dv.getUint32(L.ENGINE_CONTEXTS, true), true);
     this.classes.forEach((c, i) => {
       const stack = e.alloc(c.max * 4);
       const pool = e.alloc(c.max * c.size);
       (this.dp.pool_init as Fn)(this.ptr, i, stack, pool, c.count, c.size, c.max);
     });
+    this.engine.dv.setUint32(L.ENGINE_CONTEXTS, this.ptr, true);
   }
 
   /**

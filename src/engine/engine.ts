@@ -3,6 +3,7 @@
 // again over the same memory; all state lives in Arena regions. Under Node the
 // module is read from build/; a browser hands it in (useModule).
 import { Arena } from './arena.js';
+import * as L from './layout.gen.js';
 import { nodeBuiltins } from '../platform.js';
 
 /** The data plane's exports (assembly/index.ts). */
@@ -13,7 +14,7 @@ export interface DataPlane {
 
 const MAX_PAGES = 65536; // 4 GiB, the wasm32 limit
 // Static data of the module sits below this address; regions start above it.
-const REGIONS_BASE = 1 << 20;
+const REGIONS_BASE = L.REGIONS_BASE;
 
 export function packageRoot(): string {
   const node = nodeBuiltins();
