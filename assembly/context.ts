@@ -139,6 +139,10 @@ function poolIn(c: usize, buf: usize): usize {
  * buffers of another context (a network's worker lent them, and the host is
  * run from elsewhere between runs): they go home, never into a wrong pool.
  */
+export function homeOfAny(buf: usize): usize {
+  return homeOf(buf);
+}
+
 function homeOf(buf: usize): usize {
   const own = poolIn(ctx, buf);
   if (own != 0) return own;

@@ -189,3 +189,5 @@ export function drop_unplaced(c: usize, h: usize, d: usize, now: u32): u32 {
   noBuffer(d, <u32>load<u8>(d + D_KIND), load<u32>(d + D_TAG));
   return load<u32>(ctx + C_OUT_N);
 }
+
+export { audit_begin, audit_host, audit_segment, audit_network } from './audit';

@@ -87,6 +87,7 @@ export const PL_LO: u32 = 12; // u32 first buffer
 export const PL_HI: u32 = 16; // u32 end of the pool's buffers
 export const PL_BUF: u32 = 20; // u32 bytes a buffer of this class has
 export const PL_MAX: u32 = 24; // u32 buffers the pool may grow to (its region and stack hold that many)
+export const PL_HELD: u32 = 28; // u32 an audit's count of the pool's buffers found in queues (assembly/audit.ts)
 export const CTX_RECORD_DROPS: u32 = 1;
 export const CTX_RECORD_LOCAL: u32 = 2; // network steps: hand deliveries to the caller (else counted and freed)
 export const CTX_NETWORK: u32 = 4; // a network step: wired links send into their peers' ports

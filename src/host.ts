@@ -4,6 +4,7 @@
 // data plane never sees a half-written one.
 import { Engine, defaultEngine } from './engine/engine.js';
 import { Context, mainContext } from './engine/context.js';
+import { auditBuffers } from './engine/audit.js';
 import * as L from './engine/layout.gen.js';
 import { buildLpm } from './tables/lpm.js';
 import { ConntrackNoun, RulesNoun } from './netfilter/nouns.js';
@@ -212,6 +213,7 @@ export class Host {
     this.engine = opts.engine ?? defaultEngine();
     const e = this.engine;
     this.ptr = e.alloc(L.HOST_SIZE);
+    e.registry.hosts.push(this.ptr);
     const dv = e.dv;
     const p = this.ptr;
     dv.setUint32(p + L.H_COUNTERS, e.alloc(L.CNT_COUNT * 8), true);
@@ -369,6 +371,8 @@ export class Host {
       else out.push({ kind: 'local', packet: bytes, tag: o.tag });
       ctx.freeBuffer(o.buf);
     }
+    // Every buffer back, or in a queue: no call leaves one behind.
+    if (this.engine.audit) auditBuffers(this.engine, [ctx]);
     return out;
   }
 

@@ -7,6 +7,7 @@
 import { Host, type HostOptions } from './host.js';
 import { Engine } from './engine/engine.js';
 import { Context, mainContext } from './engine/context.js';
+import { auditBuffers } from './engine/audit.js';
 import * as L from './engine/layout.gen.js';
 import { PcapWriter } from './packet/pcap.js';
 import { partition } from './parallel/partition.js';
@@ -165,6 +166,7 @@ export class Network {
     dv.setUint32(this.net + L.NT_WK, wks, true);
     dv.setUint32(this.net + L.NT_ACT, e.alloc(workers * workers * 2 * 4), true);
     dv.setUint32(this.net + L.NT_RET, e.alloc(workers * workers * 2 * L.LIST_SIZE), true);
+    e.registry.networks.push(this.net);
     let flags = L.CTX_NETWORK;
     if (opts.recordDeliveries ?? true) flags |= L.CTX_RECORD_LOCAL;
     if (opts.recordDrops ?? true) flags |= L.CTX_RECORD_DROPS;
@@ -288,6 +290,7 @@ export class Network {
       this.attached.set(end.key, name);
     });
     this.nodes.push({ kind: 'segment', name, ptr: seg, members: ends });
+    e.registry.segments.push(seg);
     this.topology++;
   }
 
@@ -486,6 +489,7 @@ export class Network {
     const failed = words[(this.net + L.NT_FAILED) >> 2] !== 0;
     if (failure || failed) throw failure ?? new Error('network run: a worker failed');
     this.collect();
+    if (this.engine.audit) auditBuffers(this.engine, this.contexts);
     const summary = this.summary();
     if (end.getUint32(this.net + L.NT_RUN_END, true) === 1) {
       throw new Error(`network run: maxSteps (${maxSteps}) reached at ${this.now} ms with ${summary.inFlight} frames in flight; a loop in the L2 topology?`);

@@ -3,6 +3,7 @@
 // again over the same memory; all state lives in Arena regions. Under Node the
 // module is read from build/; a browser hands it in (useModule).
 import { Arena } from './arena.js';
+import { auditing } from './audit.js';
 import * as L from './layout.gen.js';
 import { nodeBuiltins } from '../platform.js';
 
@@ -82,6 +83,10 @@ export class Engine {
   readonly module: WebAssembly.Module;
   readonly dp: DataPlane;
   readonly arena: Arena;
+  /** Whether calls check the buffer-accounting invariant after every batch (src/engine/audit.ts). */
+  readonly audit: boolean;
+  /** The structs that hold packets between calls, for the audit: hosts, segments, networks. */
+  readonly registry = { hosts: [] as number[], segments: [] as number[], networks: [] as number[] };
   private view?: DataView;
   private bytes?: Uint8Array;
 
@@ -92,6 +97,7 @@ export class Engine {
       this.module = shared.module;
       this.dp = instantiate(this.module, this.memory);
       this.arena = new Arena(this.memory, REGIONS_BASE, true);
+      this.audit = false;
       return;
     }
     const initial = Math.max(32, Math.ceil(((opts.initialMiB ?? 32) << 20) / 65536));
@@ -99,6 +105,7 @@ export class Engine {
     this.module = loadModule(opts.debug);
     this.dp = instantiate(this.module, this.memory);
     this.arena = new Arena(this.memory, REGIONS_BASE);
+    this.audit = auditing(opts.debug ?? false);
   }
 
   /** This thread's view of an engine another thread made (a worker's). */
