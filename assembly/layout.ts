@@ -415,6 +415,9 @@ export const CS_SRC_NAT: u32 = 8;
 export const CS_DST_NAT: u32 = 16;
 export const CS_LIVE: u32 = 32;
 export const CT_DEFAULT_MAX: u32 = 262144;
+// Connections the collector looks at for each new one: two keep the array
+// within about twice the live connections, whatever the churn.
+export const CT_GC_PER_NEW: u32 = 2;
 // Timeouts (ms), Linux's defaults.
 export const CT_UDP_MS: u32 = 30000;
 export const CT_UDP_STREAM_MS: u32 = 120000;

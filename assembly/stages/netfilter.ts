@@ -6,7 +6,7 @@
 import {
   H_CT, CT_MAX, CT_COUNT, CT_RULES, CT_PENDING, CT_USED, CONN_SIZE, CN_ORIG, CN_REPLY, CN_PROTO, CN_TCP,
   CN_STATUS, CN_TIMEOUT, CN_START, CN_PACKETS, CS_SEEN_REPLY, CS_ASSURED, CS_SRC_NAT, CS_DST_NAT, CS_LIVE,
-  CT_UDP_MS, CT_UDP_STREAM_MS, CT_ICMP_MS, CT_GENERIC_MS, CT_UDP_STREAM_AFTER_MS,
+  CT_UDP_MS, CT_UDP_STREAM_MS, CT_GC_PER_NEW, CT_ICMP_MS, CT_GENERIC_MS, CT_UDP_STREAM_AFTER_MS,
   IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP, STAT_conntrack_new, STAT_conntrack_invalid, STAT_conntrack_evicted,
   STAT_nat_port_taken, STAT_conntrack_related, C_SCRATCH, S_PK,
   DROP_NETFILTER_DROP, DROP_CONNTRACK_FULL, DROP_NAT_NO_PORT,
@@ -26,7 +26,7 @@ import {
 import { ICMP_ECHO, ICMP_ECHOREPLY, ICMP_CHECK, ICMP_HLEN, icmpIsError } from '../wire/icmp';
 import { UDP_CHECK } from '../wire/udp';
 import { TCP_FLAGS, TCP_CHECK, TCP_HLEN } from '../wire/tcp';
-import { connAt, ctFind, ctAlloc, ctLink, ctDelete, ctExpired } from '../tables/conntrack';
+import { connAt, ctFindLive, ctAlloc, ctLink, ctDelete, ctExpired, ctGc } from '../tables/conntrack';
 import { isLocalAddress, selectSource } from '../tables/route';
 import {
   TCP_CT_NONE, TCP_CT_SYN_RECV, TCP_CT_ESTABLISHED, TCP_CT_INVALID, TCP_CT_IGNORE,
@@ -155,11 +155,7 @@ function conntrackIn(ip: usize, n: u32, checkL4: bool): bool {
   }
   const l4 = ip + ipIhlBytes(ip);
   if (tProto == IPPROTO_ICMP && icmpIsError(<u32>load<u8>(l4))) return related(ct, ipDst(ip), l4, n - ipIhlBytes(ip));
-  let ref = ctFind(ct, tSrc, tDst, tPorts, tProto);
-  if (ref != 0 && ctExpired(connAt(ct, (ref >>> 9) - 1), now)) {
-    ctDelete(ct, (ref >>> 9) - 1);
-    ref = 0;
-  }
+  const ref = ctFindLive(ct, tSrc, tDst, tPorts, tProto, now);
   if (ref != 0) {
     const idx = (ref >>> 9) - 1;
     const dir = (ref >>> 8) & 1;
@@ -185,6 +181,9 @@ function conntrackIn(ip: usize, n: u32, checkL4: bool): bool {
     const type = <u32>load<u8>(l4);
     if (type != ICMP_ECHO && type != 13 && type != 15 && type != 17) return true;
   }
+  // The collector moves on with each new connection, not with each call, so
+  // what it frees never depends on how the traffic was cut into batches.
+  ctGc(ct, now, CT_GC_PER_NEW);
   if (load<u32>(ct + CT_COUNT) >= load<u32>(ct + CT_MAX) && !evict(ct)) return false;
   const idx = ctAlloc(ct);
   if (idx < 0) return false;
@@ -258,10 +257,9 @@ function related(ct: usize, outerDst: u32, icmp: usize, len: u32): bool {
   if (proto == IPPROTO_TCP || proto == IPPROTO_UDP) ports = ld32(inner + ihl);
   else if (proto == IPPROTO_ICMP) ports = (ld16(inner + ihl + 4) << 16) | ld16(inner + ihl);
   // Inverted, the quoted packet's tuple is that of the direction the error travels.
-  const ref = ctFind(ct, dst, src, invertPorts(proto, ports), proto);
+  const ref = ctFindLive(ct, dst, src, invertPorts(proto, ports), proto, now);
   if (ref == 0) return true;
   const idx = (ref >>> 9) - 1;
-  if (ctExpired(connAt(ct, idx), now)) return true;
   // nf_conntrack_inet_error: the error must go where that direction's packets go.
   if (outerDst != load<u32>(connAt(ct, idx) + (((ref >>> 8) & 1) == 0 ? CN_ORIG : CN_REPLY) + 4)) return true;
   pktConn = idx + 1;
@@ -271,7 +269,11 @@ function related(ct: usize, outerDst: u32, icmp: usize, len: u32): bool {
   return true;
 }
 
-/** early_drop: a full table makes room by forgetting a connection not yet assured. */
+/**
+ * early_drop: a full table makes room. Looking from a slot the new tuple
+ * picks, the first connection that has expired (it is gone already:
+ * early_drop_list collects it) or, failing that, is not yet assured goes.
+ */
 function evict(ct: usize): bool {
   const used = load<u32>(ct + CT_USED);
   const start = (tSrc ^ tDst ^ tPorts) % (used == 0 ? 1 : used);
@@ -279,7 +281,12 @@ function evict(ct: usize): bool {
     const i = (start + k) % used;
     const c = connAt(ct, i);
     const s = <u32>load<u16>(c + CN_STATUS);
-    if ((s & CS_LIVE) != 0 && (s & CS_ASSURED) == 0) {
+    if ((s & CS_LIVE) == 0) continue;
+    if (ctExpired(c, now)) {
+      ctDelete(ct, i);
+      return true;
+    }
+    if ((s & CS_ASSURED) == 0) {
       ctDelete(ct, i);
       stat(STAT_conntrack_evicted);
       return true;
@@ -534,7 +541,7 @@ function setupDnat(c: usize, verdict: u32, rules: usize): void {
 function nullBinding(c: usize): bool {
   const ct = <usize>load<u32>(host + H_CT);
   const proto = <u32>load<u8>(c + CN_PROTO);
-  if (ctFind(ct, load<u32>(c + CN_REPLY), load<u32>(c + CN_REPLY + 4), load<u32>(c + CN_REPLY + 8), proto) == 0) return true;
+  if (ctFindLive(ct, load<u32>(c + CN_REPLY), load<u32>(c + CN_REPLY + 4), load<u32>(c + CN_REPLY + 8), proto, now) == 0) return true;
   return setupSnat(c, load<u32>(c + CN_REPLY + 4), 0, 0, false);
 }
 
@@ -551,7 +558,7 @@ function setupSnat(c: usize, addr: u32, lo: u32, hi: u32, random: bool): bool {
   store<u32>(c + CN_REPLY + 4, addr);
   let ok = true;
   if (proto != IPPROTO_TCP && proto != IPPROTO_UDP && proto != IPPROTO_ICMP) {
-    ok = ctFind(ct, rSrc, addr, rPorts, proto) == 0;
+    ok = ctFindLive(ct, rSrc, addr, rPorts, proto, now) == 0;
   } else {
     ok = choosePort(ct, c, proto, rSrc, addr, rPorts, lo, hi, random);
   }
@@ -589,7 +596,7 @@ function choosePort(ct: usize, c: usize, proto: u32, rSrc: u32, addr: u32, rPort
     size = 64512;
   }
   const inRange = lo == 0 || (cur >= min && cur - min < size);
-  if (inRange && !random && ctFind(ct, rSrc, addr, withPort(proto, rPorts, cur), proto) == 0) return true;
+  if (inRange && !random && ctFindLive(ct, rSrc, addr, withPort(proto, rPorts, cur), proto, now) == 0) return true;
   // A deterministic pseudo-random start (a keyed hash with --random), then up to 128 tries.
   let h = (load<u32>(c + CN_ORIG) * 0x9e3779b1) ^ (load<u32>(c + CN_ORIG + 4) * 0x85ebca6b) ^ (load<u32>(c + CN_ORIG + 8) * 0xc2b2ae35);
   if (random) h = (h ^ 0x5bd1e995) * 0x27d4eb2f;
@@ -600,7 +607,7 @@ function choosePort(ct: usize, c: usize, proto: u32, rSrc: u32, addr: u32, rPort
   while (true) {
     for (let k: u32 = 0; k < attempts; k++) {
       const port = min + (off + k) % size;
-      if (ctFind(ct, rSrc, addr, withPort(proto, rPorts, port), proto) == 0) {
+      if (ctFindLive(ct, rSrc, addr, withPort(proto, rPorts, port), proto, now) == 0) {
         store<u32>(c + CN_REPLY + 8, withPort(proto, rPorts, port));
         if (inRange) stat(STAT_nat_port_taken); // a clash, not a port outside --to-ports
         return true;

@@ -120,6 +120,20 @@ export function ctDelete(ct: usize, idx: u32): void {
   return <i32>(now - load<u32>(c + CN_TIMEOUT)) >= 0;
 }
 
+/**
+ * The live connection holding a tuple, as ctFind, but an expired one found
+ * there is deleted and counts as absent (nf_ct_is_expired, nf_ct_gc_expired:
+ * what has run out of time is gone to every lookup, collected or not).
+ */
+export function ctFindLive(ct: usize, src: u32, dst: u32, ports: u32, proto: u32, now: u32): u32 {
+  const ref = ctFind(ct, src, dst, ports, proto);
+  if (ref == 0) return 0;
+  const idx = (ref >>> 9) - 1;
+  if (!ctExpired(connAt(ct, idx), now)) return ref;
+  ctDelete(ct, idx);
+  return 0;
+}
+
 /** Looks at up to budget connections from where it left off, deleting expired ones (gc_worker). */
 export function ctGc(ct: usize, now: u32, budget: u32): void {
   const used = load<u32>(ct + CT_USED);

@@ -586,7 +586,7 @@ export class FlowDriver {
 }
 
 /**
- * Many connections at once (more slots than the collector visits per batch,
+ * Many connections at once (more slots than early drop looks at,
  * a table that grows, early drop scanning many slots): 70-150 flows from the
  * inside out through MASQUERADE, each with its own source port, opened in a
  * burst, some answered, then time passes in steps across the UDP and ICMP

@@ -235,29 +235,28 @@ export class ModelHost {
 
   receive(frames: { link: string; frame: Uint8Array; tag: number }[], now: number): Output[] {
     const links = frames.map((f) => this.linkByName(f.link));
-    return this.run(now, true, () => frames.forEach((f, i) => this.receiveFrame(links[i], f.frame.slice(), f.tag >>> 0)));
+    return this.run(now, () => frames.forEach((f, i) => this.receiveFrame(links[i], f.frame.slice(), f.tag >>> 0)));
   }
 
   send(packets: { packet: Uint8Array; tag: number }[], now: number): Output[] {
-    return this.run(now, true, () => packets.forEach((p) => this.sendPacket(p.packet.slice(), p.tag >>> 0)));
+    return this.run(now, () => packets.forEach((p) => this.sendPacket(p.packet.slice(), p.tag >>> 0)));
   }
 
   tick(now: number): Output[] {
-    return this.run(now, false, () => {});
+    return this.run(now, () => {});
   }
 
   stats(): Stats {
     return { fates: { ...this.fates }, drops: { ...this.drops }, stages: { ...this.stages } };
   }
 
-  /** Timers first (neigh_timer_handler, conntrack's collector for a batch of packets), then the batch. */
-  private run(now: number, packets: boolean, batch: () => void): Output[] {
+  /** Timers first (neigh_timer_handler), then the batch. */
+  private run(now: number, batch: () => void): Output[] {
     this.now = now;
     this.out = [];
     this.netfilter.grow();
     neighTimers(this);
     this.arpTbl.periodicGc(now);
-    this.netfilter.collect(now, packets);
     batch();
     const out = this.out;
     this.out = [];

@@ -6,8 +6,8 @@
 //
 // Where podnet's engine (assembly/stages/netfilter.ts) makes a choice Linux
 // leaves open (the pseudo-random start of the NAT port search, which
-// connection a full table evicts, a garbage collector that visits 64
-// connections per batch, slot reuse), the model makes the same choice, so
+// connection a full table evicts, a garbage collector that visits 2
+// connections for each new one, slot reuse), the model makes the same choice, so
 // that both can be compared packet for packet. Where the engine departs from
 // Linux, the model follows Linux unless the departure is listed in `Quirks`
 // (each quirk is one `if` below, named after the engine's behaviour; the
@@ -44,8 +44,8 @@ export const GENERIC_TIMEOUT_MS = 600_000;
 export const DEFAULT_MAX = 262_144;
 /** The engine's table starts with room for this many and doubles between batches. */
 const INITIAL_CAP = 1024;
-/** The garbage collector looks at this many slots per batch (gc_worker's budget). */
-const GC_BUDGET = 64;
+/** The garbage collector looks at this many slots per new connection (gc_worker's budget). */
+const GC_PER_NEW = 2;
 /** early_drop looks at this many slots for one that is not ASSURED. */
 const EVICT_SCAN = 64;
 
@@ -399,14 +399,15 @@ export class ModelNetfilter {
   }
 
   /**
-   * At the start of a batch of packets (not a bare tick) the collector visits
-   * 64 slots from where it stopped and forgets the expired connections there.
+   * The collector: for each new connection it visits GC_PER_NEW slots from
+   * where it stopped and forgets the expired connections there, so what it
+   * frees depends on the traffic, never on how it was cut into batches.
    */
-  collect(now: number, packets: boolean): void {
+  private collect(now: number): void {
     const used = this.slots.length;
-    if (!this.active || !packets || used === 0) return;
+    if (used === 0) return;
     let i = this.gcAt;
-    for (let k = 0; k < GC_BUDGET; k++) {
+    for (let k = 0; k < GC_PER_NEW; k++) {
       if (i >= used) i = 0;
       const c = this.slots[i];
       if (c && c.confirmed && now >= c.timeout) this.forget(c);
@@ -445,6 +446,16 @@ export class ModelNetfilter {
 
   private find(proto: number, t: Tuple): { conn: Conn; dir: 0 | 1 } | undefined {
     return this.byTuple.get(tupleKey(proto, t))?.[0];
+  }
+
+  /** find, but what has run out of time is gone (nf_ct_is_expired): found, it is forgotten on the spot. */
+  private findLive(proto: number, t: Tuple): { conn: Conn; dir: 0 | 1 } | undefined {
+    const hit = this.find(proto, t);
+    if (hit && this.expired(hit.conn)) {
+      this.forget(hit.conn);
+      return undefined;
+    }
+    return hit;
   }
 
   /** A slot for a new connection: the last freed, else a fresh one while the array has room. */
@@ -488,12 +499,19 @@ export class ModelNetfilter {
     return this.h.now >= c.timeout;
   }
 
-  /** early_drop: from a slot chosen by the new tuple, the first of 64 that is confirmed and not ASSURED goes. */
+  /**
+   * early_drop: from a slot chosen by the new tuple, the first of 64 that is
+   * confirmed and expired (gone already) or, failing that, not ASSURED goes.
+   */
   private evict(t: Tuple): boolean {
     const used = this.slots.length;
     const start = ((t.src ^ t.dst ^ portsWord(t)) >>> 0) % (used === 0 ? 1 : used);
     for (let k = 0; k < EVICT_SCAN && k < used; k++) {
       const c = this.slots[(start + k) % used];
+      if (c && c.confirmed && this.expired(c)) {
+        this.forget(c);
+        return true;
+      }
       if (c && c.confirmed && !c.assured) {
         this.forget(c);
         this.h.stage('conntrack_evicted');
@@ -521,11 +539,7 @@ export class ModelNetfilter {
     }
     const l4 = ip.subarray(ihlOf(ip));
     if (proto === IPPROTO_ICMP && ICMP_ERROR_TYPES.has(l4[0])) return this.related(ip);
-    let hit = this.find(proto, t);
-    if (hit && this.expired(hit.conn)) {
-      this.forget(hit.conn);
-      hit = undefined;
-    }
+    const hit = this.findLive(proto, t);
     if (hit) {
       if (!this.update(hit.conn, hit.dir, l4)) {
         this.h.stage('conntrack_invalid');
@@ -545,6 +559,7 @@ export class ModelNetfilter {
     }
     const reply = invert(proto, t);
     if (!reply) return true;
+    this.collect(this.h.now);
     if (this.count >= this.maxConns && !this.evict(t)) return false;
     const slot = this.allocSlot();
     if (slot < 0) return false;
@@ -621,8 +636,8 @@ export class ModelNetfilter {
     }
     const wanted = invert(proto, quoted);
     if (!wanted) return true;
-    const hit = this.find(proto, wanted);
-    if (!hit || this.expired(hit.conn)) return true;
+    const hit = this.findLive(proto, wanted);
+    if (!hit) return true;
     const dirTuple = hit.dir === 0 ? hit.conn.orig : hit.conn.reply;
     if (get32(ip, 16) !== dirTuple.dst) return true;
     this.pkt = { conn: hit.conn, dir: hit.dir, state: 'RELATED' };
@@ -676,9 +691,9 @@ export class ModelNetfilter {
     if (this.quirks.natFlagsWhenUnchanged || c.reply.src !== before.src || c.reply.sport !== before.sport) c.dstNat = true;
   }
 
-  /** nf_nat_used_tuple: another connection holds this reply tuple (expired or not, if not yet collected). */
+  /** nf_nat_used_tuple: another live connection holds this reply tuple (an expired one found there is collected). */
   private taken(proto: number, t: Tuple): boolean {
-    return this.byTuple.has(tupleKey(proto, t));
+    return this.findLive(proto, t) !== undefined;
   }
 
   /**
