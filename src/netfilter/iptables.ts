@@ -92,6 +92,23 @@ export interface Table {
 
 export interface Ruleset {
   tables: { filter: Table; nat: Table };
+  /**
+   * The tables a load gave, in the order iptables-save prints them; a host
+   * that never loaded a table has none (iptables-save prints nothing for it).
+   * Undefined: all of them.
+   */
+  present?: TableName[];
+}
+
+export interface ParseOptions {
+  /**
+   * The rules in force, as iptables-restore finds the kernel's: tables the
+   * text does not name are kept from it. Not changed: the result is a new
+   * ruleset sharing its untouched parts.
+   */
+  base?: Ruleset;
+  /** iptables-restore --noflush: the tables the text names keep their rules (a user chain it declares is flushed). */
+  noflush?: boolean;
 }
 
 /** A ruleset error; the message names the line and quotes it. */
@@ -128,6 +145,20 @@ export function emptyRuleset(): Ruleset {
   return { tables: { filter: emptyTable('filter'), nat: emptyTable('nat') } };
 }
 
+/** What a host has before its first load: empty tables, none of them present. */
+export function noRuleset(): Ruleset {
+  return { ...emptyRuleset(), present: [] };
+}
+
+const TABLE_ORDER: readonly TableName[] = ['nat', 'filter'];
+
+/** A table whose chains can change without touching t's (rules are shared: they are never changed in place). */
+function copyTable(t: Table): Table {
+  const chains = new Map<string, Chain>();
+  for (const [n, c] of t.chains) chains.set(n, { ...c, rules: c.rules.slice() });
+  return { chains };
+}
+
 function emptyTable(name: TableName): Table {
   const chains = new Map<string, Chain>();
   for (const c of BUILTIN_CHAINS[name]) chains.set(c, { name: c, builtin: true, policy: 'ACCEPT', rules: [] });
@@ -137,11 +168,17 @@ function emptyTable(name: TableName): Table {
 // ---------------------------------------------------------------------------
 // Parsing
 
-/** Reads `iptables-save` output of the subset; throws RulesetError on the first line it cannot take. */
-export function parseIptables(text: string): Ruleset {
-  const rs = emptyRuleset();
+/**
+ * Reads `iptables-save` output of the subset, as iptables-restore does: with
+ * a base, the tables the text does not name are the base's. Throws
+ * RulesetError on the first line it cannot take. A text naming no table
+ * gives the base back unchanged.
+ */
+export function parseIptables(text: string, opts: ParseOptions = {}): Ruleset {
+  const base = opts.base;
+  const rs: Ruleset = base ? { tables: { ...base.tables }, present: base.present } : emptyRuleset();
   const seen = new Set<TableName>();
-  let cur: { name: TableName; table: Table; line: number; text: string } | null = null;
+  let cur: { name: TableName; table: Table; line: number; text: string; declared: Set<string> } | null = null;
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
     const n = i + 1;
@@ -158,13 +195,13 @@ export function parseIptables(text: string): Ruleset {
       const t = name as TableName;
       if (seen.has(t)) fail(`table "${t}" appears twice`);
       seen.add(t);
-      const table = emptyTable(t);
+      const table = opts.noflush && base ? copyTable(base.tables[t]) : emptyTable(t);
       rs.tables[t] = table;
-      cur = { name: t, table, line: n, text: raw };
+      cur = { name: t, table, line: n, text: raw, declared: new Set() };
       continue;
     }
     if (!cur) fail('a rule or chain outside a table (no *filter or *nat before it)');
-    const { name: tname, table } = cur!;
+    const { name: tname, table, declared } = cur!;
     if (line === 'COMMIT') {
       checkTable(tname, table);
       cur = null;
@@ -175,15 +212,19 @@ export function parseIptables(text: string): Ruleset {
       if (!m) fail('malformed chain line (want ":NAME POLICY [packets:bytes]")');
       const [, cname, pol] = m!;
       const builtin = BUILTIN_CHAINS[tname].includes(cname);
+      if (declared.has(cname)) fail(`chain "${cname}" declared twice`);
+      declared.add(cname);
       if (builtin) {
         const c = table.chains.get(cname)!;
-        if (c.line) fail(`chain "${cname}" declared twice`);
         if (pol !== 'ACCEPT' && pol !== 'DROP') fail(`policy "${pol}" of built-in chain "${cname}" is not ACCEPT or DROP`);
         c.policy = pol as Policy;
         c.line = n;
       } else {
         if (pol !== '-') fail(`user chain "${cname}" cannot have a policy ("${pol}"; iptables-save prints "-")`);
-        declareChain(table, cname, n, fail);
+        const old = table.chains.get(cname);
+        // --noflush: declaring a chain that exists flushes it, as iptables-restore does.
+        if (old && !old.builtin) table.chains.set(cname, { ...old, rules: [], line: n });
+        else declareChain(table, cname, n, fail);
       }
       continue;
     }
@@ -223,11 +264,13 @@ export function parseIptables(text: string): Ruleset {
   if (cur) {
     throw new RulesetError(`line ${cur.line}: table "${cur.name}" has no COMMIT in "${cur.text}"`, cur.line, cur.text);
   }
+  if (base && seen.size === 0) return base;
+  if (rs.present) rs.present = TABLE_ORDER.filter((t) => seen.has(t) || rs.present!.includes(t));
   return rs;
 }
 
 function declareChain(table: Table, name: string, n: number, fail: (w: string) => never): void {
-  if (table.chains.has(name)) fail(`chain "${name}" declared twice`);
+  if (table.chains.has(name)) fail(`chain "${name}" already exists`);
   if (!/^[^\s!-][^\s]*$/.test(name)) fail(`bad chain name "${name}"`);
   if (name.length > CHAIN_NAME_MAX) fail(`chain name "${name}" is longer than ${CHAIN_NAME_MAX} characters`);
   if (TARGETS.has(name) || OTHER_TARGETS.has(name) || name === 'NONE') fail(`chain name "${name}" is a target's name`);
@@ -682,10 +725,10 @@ export function formatRule(chain: string, r: Rule): string {
   return w.join(' ');
 }
 
-/** The ruleset as iptables-save prints it (nat, then filter). */
+/** The ruleset as iptables-save prints it (nat, then filter; only the tables present). */
 export function formatRuleset(rs: Ruleset): string {
   const out: string[] = [];
-  for (const name of ['nat', 'filter'] as const) {
+  for (const name of rs.present ?? TABLE_ORDER) {
     const t = rs.tables[name];
     out.push(`*${name}`);
     for (const b of BUILTIN_CHAINS[name]) out.push(`:${b} ${t.chains.get(b)?.policy ?? 'ACCEPT'} [0:0]`);
@@ -693,5 +736,5 @@ export function formatRuleset(rs: Ruleset): string {
     for (const c of t.chains.values()) for (const r of c.rules) out.push(formatRule(c.name, r));
     out.push('COMMIT');
   }
-  return out.join('\n') + '\n';
+  return out.length ? out.join('\n') + '\n' : '';
 }

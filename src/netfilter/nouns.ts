@@ -3,7 +3,7 @@
 // the data plane keeps (assembly/tables/conntrack.ts).
 import * as L from '../engine/layout.gen.js';
 import { formatIPv4, parseIPv4 } from '../packet/addr.js';
-import { parseIptables, formatRuleset, emptyRuleset, type Ruleset } from './iptables.js';
+import { parseIptables, formatRuleset, noRuleset, type Ruleset } from './iptables.js';
 import { compileRuleset } from './compile.js';
 import { TCP_STATE_NAMES } from './tcp-states.js';
 import { growConntrack, tupleSlots, type GrowthEnv } from '../tables/growth.js';
@@ -234,19 +234,24 @@ function checkNow(what: string, now: number): void {
 }
 
 export class RulesNoun {
-  private ruleset: Ruleset = emptyRuleset();
+  private ruleset: Ruleset = noRuleset();
   private blob?: { ptr: number; size: number };
   private compiledFor = '';
 
   constructor(private readonly host: NetfilterHost, private readonly conntrack: ConntrackNoun) {}
 
   /**
-   * Loads `iptables-save` text (this subset). A line it cannot take is an
-   * error naming the line, and the rules in force stay as they were.
+   * Loads `iptables-save` text (this subset) as iptables-restore does: the
+   * tables it names replace theirs, the others stay; with `noflush` (as
+   * --noflush) the tables it names keep their rules and its lines apply on
+   * top. A line it cannot take is an error naming the line, and the rules in
+   * force stay as they were.
    */
-  load(text: string): void {
+  load(text: string, opts: { noflush?: boolean } = {}): void {
     if (typeof text !== 'string') throw new Error(`rules load: the rules must be iptables-save text, got ${JSON.stringify(text) ?? String(text)}`);
-    const rs = parseIptables(text);
+    if (opts === null || typeof opts !== 'object') throw new Error(`rules load: the options must be an object ({ noflush?: boolean }), got ${JSON.stringify(opts) ?? String(opts)}`);
+    const rs = parseIptables(text, { base: this.ruleset, noflush: opts.noflush === true });
+    if (rs === this.ruleset) return;
     this.install(rs);
   }
 

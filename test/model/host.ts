@@ -5,6 +5,7 @@ import { bridgeInput, bridgeXmit, fdbFlushPort } from './bridge.js';
 import { ipInput, output } from './ipv4.js';
 import { Link, checkMtu, defaultMac, frameFits, type LinkChange, type LinkSpec } from './links.js';
 import { NeighTable, neighTimers, type NeighParams } from './neigh.js';
+import { formatRuleset } from '../../src/netfilter/iptables.js';
 import { ModelNetfilter, type ConnFilter, type ConnInfo, type Quirks } from './netfilter.js';
 import { RoutingTable, describeResolved, parseRouteDst, type RouteSpec, type RouteType } from './route.js';
 import {
@@ -104,9 +105,10 @@ export class ModelHost {
     add: (spec: { ip: string; mac: string; dev: string }): void => this.neighAdd(spec),
   };
 
-  /** iptables: `rules.load(iptablesSaveText)`. */
+  /** iptables: `rules.load(iptablesSaveText, { noflush })`, `rules.save()`. */
   readonly rules = {
-    load: (text: string): void => this.netfilter.load(text),
+    load: (text: string, opts?: { noflush?: boolean }): void => this.netfilter.load(text, opts),
+    save: (): string => formatRuleset(this.netfilter.ruleset),
   };
 
   /** nf_conntrack: list, flush, max, count, as src/netfilter/nouns.ts has them. */

@@ -21,7 +21,7 @@
 // packets the host sends to itself go from OUTPUT straight to INPUT (no
 // POSTROUTING on a loopback); nat INPUT heeds SNAT only. ModelHost has no
 // IPIP links, so the tunnel's outer packets are not modelled.
-import { parseIptables, emptyRuleset, type CtState, type Rule, type Ruleset, type TableName } from '../../src/netfilter/iptables.js';
+import { parseIptables, noRuleset, type CtState, type Rule, type Ruleset, type TableName } from '../../src/netfilter/iptables.js';
 import { TCP_STATE_NAMES } from '../../src/netfilter/tcp-states.js';
 import * as tcpct from './conntrack-tcp.js';
 import type { ModelHost } from './host.js';
@@ -274,7 +274,7 @@ function snatRange(addr: number, t: NatTarget): SnatRange {
 export class ModelNetfilter {
   /** Rules loaded: until then a host has no netfilter at all. */
   active = false;
-  ruleset: Ruleset = emptyRuleset();
+  ruleset: Ruleset = noRuleset();
   quirks: Quirks;
 
   // The table. Slots are the engine's connection array: a deleted
@@ -301,9 +301,10 @@ export class ModelNetfilter {
 
   // ------------------------------------------------------------ control API
 
-  /** rules.load: iptables-save text of the subset; a bad line throws and changes nothing. */
-  load(text: string): void {
-    const rs = parseIptables(text);
+  /** rules.load: iptables-restore of iptables-save text of the subset; a bad line throws and changes nothing. */
+  load(text: string, opts: { noflush?: boolean } = {}): void {
+    const rs = parseIptables(text, { base: this.ruleset, noflush: opts.noflush === true });
+    if (rs === this.ruleset) return;
     this.ruleset = rs;
     if (!this.active) {
       this.active = true;
