@@ -391,6 +391,9 @@ export const CT_RULES: u32 = 28; // u32 address of the compiled ruleset, 0 = non
 export const CT_GC: u32 = 32; // u32 where the garbage collector goes on
 export const CT_USED: u32 = 36; // u32 connections ever handed out from the array's top
 export const CT_PENDING: u32 = 40; // u32 index + 1 of the connection the packet in hand created
+// Source-NATed connections by their original source (nf_nat_bysource): CT_MASK / 4 + 1
+// u32 heads (index + 1 of the newest, 0 = none), chained through CN_SNEXT / CN_SPREV.
+export const CT_BYSRC: u32 = 44;
 // A tuple in the hash: src, dst, ports, and the connection (index + 1) << 9 | dir << 8 | proto.
 export const TUPLE_SIZE: u32 = 16;
 export const TP_SRC: u32 = 0;
@@ -408,6 +411,9 @@ export const CN_TIMEOUT: u32 = 28; // u32 ms at which it expires
 export const CN_START: u32 = 32; // u32 ms it was created
 export const CN_NEXT: u32 = 36; // u32 next free (index + 1) while free
 export const CN_PACKETS: u32 = 40; // u32 packets seen, both directions
+export const CN_MARK: u32 = 44; // u32 the connection's mark (ct->mark, CONNMARK)
+export const CN_SNEXT: u32 = 48; // u32 next older source-NATed connection of its bysource chain (index + 1)
+export const CN_SPREV: u32 = 52; // u32 the newer one before it (index + 1), 0 at the head
 export const CS_SEEN_REPLY: u32 = 1;
 export const CS_ASSURED: u32 = 2;
 export const CS_CONFIRMED: u32 = 4;

@@ -9,7 +9,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Host } from '../src/host.js';
-import { arbGwScenario, arbManyConns, buildGateway, FlowDriver, type GwScenario } from './arb/netfilter.js';
+import { arbGwScenario, arbManyConns, arbSourceReuse, buildGateway, FlowDriver, type GwScenario } from './arb/netfilter.js';
 import { applyTopology, type HostLike } from './arb/topology.js';
 import { comparableStats, conservationError, diffOutputs, runBatch, type DataPlaneLike } from './model/drive.js';
 import { ModelHost, type Output } from './model/host.js';
@@ -127,6 +127,14 @@ describe('conntrack and NAT: engine vs reference model', () => {
       { numRuns: Number(process.env.NAT_MANY_RUNS ?? 25), seed: Number(process.env.NAT_SEED ?? 0x64) },
     );
     expect(coverage.maxSlots, 'more slots than early drop looks at').toBeGreaterThan(64);
+  });
+
+  it('agree on sources that come back: mappings reused (find_appropriate_src), moved, expired', async () => {
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(arbSourceReuse(), (sc) => compareGw(sc, run++)),
+      { numRuns: Number(process.env.NAT_REUSE_RUNS ?? 150), seed: Number(process.env.NAT_SEED ?? 0x5eed) },
+    );
   });
 });
 
@@ -452,7 +460,6 @@ const CASES: LinuxCase[] = [
   },
   {
     linux: "a source already masqueraded keeps its mapping for its next connection (find_appropriate_src)",
-    departs: true,
     rules: MASQ,
     async run(g) {
       await g.rx('10.1.0.10', udp('10.1.0.10', '8.8.8.8', 40000, 53));
@@ -513,6 +520,33 @@ describe("Linux's behaviour, on the Linux-mode model and on the engine (cases ma
       }
     });
   }
+
+  it('engine: a source keeps its mapping across the table growing (the bysource chains are rebuilt newest first)', async () => {
+    const h = (await Host.create({ name: 'grow', forwarding: true, neighSlots: 2048 })) as unknown as EngineHost;
+    masqGateway(h, 'plain');
+    const n = 1500;
+    const client = (i: number) => `10.1.${(i >> 8) + 1}.${i & 255}`;
+    h.route.add({ dst: '10.1.0.0/16', dev: 'eth1' });
+    const send = async (dst: string, base: number) => {
+      const out: Output[] = [];
+      for (let i = 0; i < n; i += 100) {
+        const frames = Array.from({ length: Math.min(100, n - i) }, (_, k) => {
+          const src = client(i + k);
+          return { link: 'eth1', frame: ethernet(parseMac('02:00:00:00:00:02'), parseMac('02:bb:00:00:01:10'), ETH_P_IP, udp(src, dst, 40000, 53)), tag: base + i + k };
+        });
+        out.push(...(await h.receive(frames, 10)));
+      }
+      return new Map(out.map((o) => [o.tag - base, o.kind === 'tx' ? get16(o.frame, 14 + 20) : -1]));
+    };
+    try {
+      const first = await send('8.8.8.8', 0);
+      expect([...first.values()].filter((p) => p === 40000)).toHaveLength(1); // one keeps the port, the rest clash
+      const second = await send('1.1.1.1', 10_000);
+      for (let i = 0; i < n; i++) expect(second.get(i), `client ${client(i)}`).toBe(first.get(i));
+    } finally {
+      dispose(h);
+    }
+  });
 
   it("engine: an IPIP tunnel's outer packet goes through POSTROUTING and is confirmed (it holds no table slot forever)", async () => {
     const h = await Host.create({ name: 'tunnel', forwarding: true });

@@ -26,7 +26,7 @@ import {
 import { ICMP_ECHO, ICMP_ECHOREPLY, ICMP_CHECK, ICMP_HLEN, icmpIsError } from '../wire/icmp';
 import { UDP_CHECK } from '../wire/udp';
 import { TCP_FLAGS, TCP_CHECK, TCP_HLEN } from '../wire/tcp';
-import { connAt, ctFindLive, ctAlloc, ctLink, ctDelete, ctExpired, ctGc } from '../tables/conntrack';
+import { connAt, ctFindLive, ctAlloc, ctLink, ctDelete, ctExpired, ctGc, ctSourceMapping } from '../tables/conntrack';
 import { isLocalAddress, selectSource } from '../tables/route';
 import {
   TCP_CT_NONE, TCP_CT_SYN_RECV, TCP_CT_ESTABLISHED, TCP_CT_INVALID, TCP_CT_IGNORE,
@@ -546,8 +546,11 @@ function nullBinding(c: usize): bool {
 }
 
 /**
- * Sets up SNAT/MASQUERADE: the new source, and a port that keeps the reply
- * tuple unique (nf_nat_l4proto_unique_tuple). False when no port is free.
+ * Sets up SNAT/MASQUERADE (get_unique_tuple for the source): the new
+ * source, and a port that keeps the reply tuple unique. A source not
+ * already in the range first gets the mapping it has in another connection
+ * (find_appropriate_src); else the port is kept or searched
+ * (nf_nat_l4proto_unique_tuple). False when no port is free.
  */
 function setupSnat(c: usize, addr: u32, lo: u32, hi: u32, random: bool): bool {
   const ct = <usize>load<u32>(host + H_CT);
@@ -559,6 +562,8 @@ function setupSnat(c: usize, addr: u32, lo: u32, hi: u32, random: bool): bool {
   let ok = true;
   if (proto != IPPROTO_TCP && proto != IPPROTO_UDP && proto != IPPROTO_ICMP) {
     ok = ctFindLive(ct, rSrc, addr, rPorts, proto, now) == 0;
+  } else if (!random && sourceMapping(ct, c, proto, rSrc, rDst, addr, rPorts, lo, hi)) {
+    ok = true;
   } else {
     ok = choosePort(ct, c, proto, rSrc, addr, rPorts, lo, hi, random);
   }
@@ -567,6 +572,20 @@ function setupSnat(c: usize, addr: u32, lo: u32, hi: u32, random: bool): bool {
     store<u16>(c + CN_STATUS, <u16>(<u32>load<u16>(c + CN_STATUS) | CS_SRC_NAT));
   }
   return ok;
+}
+
+/**
+ * find_appropriate_src, for a source not in the range already: the mapping
+ * the same source has in another connection, when the reply tuple it gives
+ * is free. Sets the reply's port and says whether it did.
+ */
+function sourceMapping(ct: usize, c: usize, proto: u32, rSrc: u32, rDst: u32, addr: u32, rPorts: u32, lo: u32, hi: u32): bool {
+  const cur = proto == IPPROTO_ICMP ? rPorts >>> 16 : rPorts & 0xffff;
+  if (rDst == addr && (lo == 0 || (cur >= lo && cur <= hi))) return false; // in range: kept below when unique
+  const port = ctSourceMapping(ct, c, addr, lo, hi, now);
+  if (port < 0 || ctFindLive(ct, rSrc, addr, withPort(proto, rPorts, <u32>port), proto, now) != 0) return false;
+  store<u32>(c + CN_REPLY + 8, withPort(proto, rPorts, <u32>port));
+  return true;
 }
 
 /**

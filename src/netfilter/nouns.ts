@@ -6,7 +6,7 @@ import { formatIPv4, parseIPv4 } from '../packet/addr.js';
 import { parseIptables, formatRuleset, noRuleset, type Ruleset } from './iptables.js';
 import { compileRuleset } from './compile.js';
 import { TCP_STATE_NAMES } from './tcp-states.js';
-import { growConntrack, tupleSlots, type GrowthEnv } from '../tables/growth.js';
+import { bysrcBytes, growConntrack, tupleSlots, type GrowthEnv } from '../tables/growth.js';
 
 /** What the nouns need of their host. */
 export interface NetfilterHost {
@@ -88,6 +88,7 @@ export class ConntrackNoun {
     d.setUint32(hdr + L.CT_CAP, cap, true);
     d.setUint32(hdr + L.CT_TUPLES, h.engine.alloc(slots * L.TUPLE_SIZE), true);
     d.setUint32(hdr + L.CT_MASK, slots - 1, true);
+    d.setUint32(hdr + L.CT_BYSRC, h.engine.alloc(bysrcBytes(slots)), true);
     d.setUint32(hdr + L.CT_MAX, this.maxConns, true);
     d.setUint32(h.ptr + L.H_CT, hdr, true);
     return hdr;

@@ -624,3 +624,43 @@ export function arbManyConns(): fc.Arbitrary<GwScenario> {
       return Object.defineProperty(sc, fc.toStringMethod, { value: () => describeGwScenario(sc), enumerable: false });
     });
 }
+
+/**
+ * Sources that come back: a few inside clients, most from one port, to a
+ * few servers through MASQUERADE, so that a source's port is moved by a
+ * clash and its next connections find that mapping (find_appropriate_src),
+ * sometimes after it has expired.
+ */
+export function arbSourceReuse(): fc.Arbitrary<GwScenario> {
+  const clients = ['10.1.0.10', '10.1.0.11', '172.17.0.2', '172.17.0.3'];
+  const servers = ['8.8.8.8', '1.1.1.1', '203.0.113.10'];
+  return fc
+    .record({
+      gw: arbGwChoices,
+      masq: fc.constantFrom<RuleChoices['masq']>(['lan', 'docker'], ['lan', 'docker', 'ports'], ['chain'], ['snat', 'docker']),
+      flows: fc.array(
+        fc.record({
+          proto: fc.constantFrom<FlowProto>('udp', 'udp', 'tcp', 'icmp'),
+          client: fc.constantFrom(...clients),
+          dst: fc.constantFrom(...servers),
+          sport: fc.constantFrom(40000, 40000, 40000, 40001),
+          dport: fc.constantFrom(53, 80),
+        }),
+        { minLength: 3, maxLength: 12 },
+      ),
+      answered: fc.array(fc.boolean(), { minLength: 12, maxLength: 12 }),
+      gaps: fc.array(fc.constantFrom(0, 0, 0, 10, 31_000), { minLength: 12, maxLength: 12 }),
+    })
+    .map(({ gw, masq, flows, answered, gaps }) => {
+      const topology = buildGateway(gw);
+      const rules = buildRules({ masq, dnat: [], forwardPolicy: 'ACCEPT', forward: [], input: [], output: [] }, topology);
+      const pkt = { size: 10, ttl: 64, df: false, badSum: false };
+      const steps: Step[] = [];
+      flows.forEach((f, i) => {
+        steps.push({ kind: 'c2s', flow: i, gap: gaps[i], flags: f.proto === 'tcp' ? TCP_SYN : 0, ...pkt });
+        if (answered[i]) steps.push({ kind: 's2c', flow: i, gap: 0, flags: f.proto === 'tcp' ? TCP_SYN | TCP_ACK : 0, ...pkt });
+      });
+      const sc: GwScenario = { topology, rules, flows, steps };
+      return Object.defineProperty(sc, fc.toStringMethod, { value: () => describeGwScenario(sc), enumerable: false });
+    });
+}

@@ -90,12 +90,6 @@ export interface Quirks {
    */
   noNullBinding?: boolean;
   /**
-   * get_unique_tuple's find_appropriate_src: a source already mapped keeps
-   * its mapping for its next connections when that stays unique. The engine
-   * tries the source's own port first.
-   */
-  noSourceReuse?: boolean;
-  /**
    * Without --to-ports, Linux keeps the source port whenever the new tuple
    * is unique; the engine keeps it only when it lies in its own class's
    * search range (so 0 and 512-599 are always moved).
@@ -110,9 +104,7 @@ export interface Quirks {
 }
 
 /** The engine's departures from Linux that the differential tests accept (and report). */
-export const ENGINE_QUIRKS: Quirks = {
-  noSourceReuse: true,
-};
+export const ENGINE_QUIRKS: Quirks = {};
 
 // --------------------------------------------------------------------- tuples
 
@@ -726,7 +718,7 @@ export class ModelNetfilter {
     const specified = range.lo !== 0;
     const portIn = (p: number) => !specified || (p >= range.lo && p <= range.hi);
     // A source not already in the range keeps the mapping it has (an in-range one is kept below when unique).
-    if (!range.random && !(curSrc === range.addr && portIn(curPort)) && !this.quirks.noSourceReuse) {
+    if (!range.random && !(curSrc === range.addr && portIn(curPort))) {
       const m = this.sourceMapping(c, range, withSrc);
       if (m && !this.taken(proto, m)) return done(m);
     }
@@ -765,15 +757,15 @@ export class ModelNetfilter {
   }
 
   /**
-   * find_appropriate_src: the newest connection from the same source address
-   * and port (echo id) whose source was mapped into the range; its mapping,
-   * for this connection's reply tuple.
+   * find_appropriate_src: the newest live connection from the same source
+   * address and port (echo id) whose source was mapped into the range; its
+   * mapping, for this connection's reply tuple.
    */
   private sourceMapping(c: Conn, range: SnatRange, withSrc: (addr: number, port: number) => Tuple): Tuple | undefined {
     const icmp = c.proto === IPPROTO_ICMP;
     let best: Conn | undefined;
     for (const o of this.connections()) {
-      if (o.proto !== c.proto || o.orig.src !== c.orig.src || o.orig.sport !== c.orig.sport) continue;
+      if (o.proto !== c.proto || o.orig.src !== c.orig.src || o.orig.sport !== c.orig.sport || this.expired(o)) continue;
       const port = icmp ? o.reply.sport : o.reply.dport;
       if (o.reply.dst !== range.addr || (range.lo !== 0 && (port < range.lo || port > range.hi))) continue;
       if (!best || o.seq > best.seq) best = o;
