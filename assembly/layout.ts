@@ -75,6 +75,9 @@ export const S_DSTS: u32 = 1024; // 512 x u32 destinations
 export const S_ROUTES: u32 = 3072; // 512 x u32 their routing-table leaves
 export const S_WHICH: u32 = 5120; // 512 x u32 their packets' places in the chunk
 export const S_PK: u32 = 7168; // the rule engine's packet keys and jump stack (PK_SIZE)
+export const S_NFSAVE: u32 = 7424; // NF_SAVE_DEPTH x NF_SAVE_SIZE: netfilter state of packets being answered
+export const NF_SAVE_DEPTH: u32 = 8;
+export const NF_SAVE_SIZE: u32 = 16;
 export const S_SINK: u32 = 8188; // u32 where the prefetching loads' result goes
 export const LOOKUP_BATCH: u32 = 256;
 // The buffer pools, one record per size class, smallest first.
@@ -366,7 +369,9 @@ export const STAT_conntrack_invalid: u32 = 29;
 export const STAT_conntrack_evicted: u32 = 30;
 export const STAT_nat_port_taken: u32 = 31;
 export const STAT_conntrack_related: u32 = 32;
-export const STAT_COUNT: u32 = 33;
+export const STAT_nf_log: u32 = 33; // a LOG target matched (nf_log_packet)
+export const STAT_nf_reject: u32 = 34; // a REJECT target sent its ICMP error or reset
+export const STAT_COUNT: u32 = 35;
 
 // IP protocols and EtherTypes the data plane knows.
 export const ETH_P_IP: u32 = 0x0800;
@@ -394,6 +399,9 @@ export const CT_PENDING: u32 = 40; // u32 index + 1 of the connection the packet
 // Source-NATed connections by their original source (nf_nat_bysource): CT_MASK / 4 + 1
 // u32 heads (index + 1 of the newest, 0 = none), chained through CN_SNEXT / CN_SPREV.
 export const CT_BYSRC: u32 = 44;
+export const CT_SETS: u32 = 48; // u32 address of the host's ipset blob (ipset.ts), 0 = none
+export const CT_RSTATE: u32 = 52; // u32 address of the per-rule state (RST_*), beside CT_RULES
+export const CT_RNG: u32 = 56; // u32 the state of -m statistic's random numbers (xorshift32, never 0)
 // A tuple in the hash: src, dst, ports, and the connection (index + 1) << 9 | dir << 8 | proto.
 export const TUPLE_SIZE: u32 = 16;
 export const TP_SRC: u32 = 0;

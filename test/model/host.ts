@@ -5,7 +5,7 @@ import { bridgeInput, bridgeXmit, fdbFlushPort } from './bridge.js';
 import { ipInput, output } from './ipv4.js';
 import { Link, checkMtu, defaultMac, frameFits, type LinkChange, type LinkSpec } from './links.js';
 import { NeighTable, neighTimers, type NeighParams } from './neigh.js';
-import { formatRuleset } from '../../src/netfilter/iptables.js';
+import { formatIpsets, parseIpsets, type Ipsets } from '../../src/netfilter/ipset.js';
 import { ModelNetfilter, type ConnFilter, type ConnInfo, type Quirks } from './netfilter.js';
 import { RoutingTable, describeResolved, parseRouteDst, type RouteSpec, type RouteType } from './route.js';
 import {
@@ -105,10 +105,28 @@ export class ModelHost {
     add: (spec: { ip: string; mac: string; dev: string }): void => this.neighAdd(spec),
   };
 
-  /** iptables: `rules.load(iptablesSaveText, { noflush })`, `rules.save()`. */
-  readonly rules = {
-    load: (text: string, opts?: { noflush?: boolean }): void => this.netfilter.load(text, opts),
-    save: (): string => formatRuleset(this.netfilter.ruleset),
+  /** iptables: `rules.load(iptablesSaveText, { noflush })`, `rules.save({ counters })`, `rules.randomSeed`. */
+  readonly rules = ((host: ModelHost) => ({
+    load: (text: string, opts?: { noflush?: boolean }): void => host.netfilter.load(text, opts),
+    save: (opts?: { counters?: boolean }): string => host.netfilter.saveRules(opts),
+    get randomSeed(): number {
+      return host.netfilter.randomSeed;
+    },
+    set randomSeed(n: number) {
+      host.netfilter.setRandomSeed(n);
+    },
+  }))(this);
+
+  /** The host's ipsets (ipset restore/save; the parser is the engine's, membership is the model's own). */
+  ipsets: Ipsets = new Map();
+  readonly ipset = {
+    load: (text: string): void => {
+      this.ipsets = parseIpsets(text, this.ipsets, (n) => this.netfilter.refersTo(n));
+    },
+    save: (): string => formatIpsets(this.ipsets),
+    destroy: (name: string): void => {
+      this.ipsets = parseIpsets(`destroy ${name}`, this.ipsets, (n) => this.netfilter.refersTo(n));
+    },
   };
 
   /** nf_conntrack: list, flush, max, count, as src/netfilter/nouns.ts has them. */
