@@ -1,8 +1,9 @@
 // The keys the rules read of a packet (the PK_* struct of
 // tables/rules-layout.ts), filled once per hook: addresses, ports, protocol,
 // interfaces, length, and what the ruleset says it needs besides (RS_NEEDS):
-// TCP flags and ICMP type/code, address types (xt_addrtype), the reverse
-// path (xt_rpfilter).
+// TCP flags and ICMP type/code; address types (xt_addrtype) and the reverse
+// path (xt_rpfilter) are looked up when a rule first asks (pkAddrTypes,
+// pkReversePath), at most once per hook.
 import {
   H_ADDRS, H_NADDRS, ADDR_SIZE, A_IP, A_DEV, A_BCAST, N_TYPE, N_DEV, RT_UNICAST, RT_LOCAL,
   IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP, CT_RSTATE, CT_SETS, CT_RNG,
@@ -11,7 +12,7 @@ import {
   PK_SRC, PK_DST, PK_SPORT, PK_DPORT, PK_PROTO, PK_FRAG, PK_IN, PK_OUT, PK_LEN, PK_STATE, PK_SETS, PK_RNG, PK_NOW,
   PK_TCPFLAGS, PK_ICMP_TYPE, PK_ICMP_CODE, PK_RPF, PK_SRC_TYPE, PK_SRC_TYPE_IN, PK_SRC_TYPE_OUT, PK_NO_LINK,
   RS_NEEDS, NEED_ADDRTYPE, NEED_RPF, NEED_L4, RTN_UNICAST, RTN_LOCAL, RTN_BROADCAST, RTN_MULTICAST,
-  RPF_ALWAYS, RPF_UNICAST, RPF_LOCAL, RPF_DEV,
+  RPF_ALWAYS, RPF_UNICAST, RPF_LOCAL, RPF_DEV, RPF_KNOWN,
 } from '../tables/rules-layout';
 import { host, now } from '../context';
 import { ld16 } from '../wire/bytes';
@@ -59,11 +60,27 @@ export function fillKeys(pk: usize, ct: usize, rules: usize, ip: usize, n: u32, 
     store<u8>(pk, <u8>type, PK_ICMP_TYPE);
     store<u8>(pk, <u8>code, PK_ICMP_CODE);
   }
-  if ((needs & NEED_ADDRTYPE) != 0) {
-    addrTypes(pk + PK_SRC_TYPE, src, inDev, outDev);
-    addrTypes(pk + PK_SRC_TYPE + 1, dst, inDev, outDev);
-  }
-  if ((needs & NEED_RPF) != 0) store<u8>(pk, <u8>(inDev == PK_NO_LINK ? 0 : reversePath(src, dst, inDev)), PK_RPF);
+  if ((needs & NEED_ADDRTYPE) != 0) store<u8>(pk, 0, PK_SRC_TYPE);
+  if ((needs & NEED_RPF) != 0) store<u8>(pk, 0, PK_RPF);
+}
+
+/** The address types of the packet's source and destination (PK_SRC_TYPE..PK_DST_TYPE_OUT), once per hook. */
+export function pkAddrTypes(pk: usize): void {
+  if (load<u8>(pk, PK_SRC_TYPE) != 0) return;
+  const inDev = <u32>load<u16>(pk, PK_IN);
+  const outDev = <u32>load<u16>(pk, PK_OUT);
+  addrTypes(pk + PK_SRC_TYPE, load<u32>(pk, PK_SRC), inDev, outDev);
+  addrTypes(pk + PK_SRC_TYPE + 1, load<u32>(pk, PK_DST), inDev, outDev);
+}
+
+/** The reverse path facts (RPF_*, with RPF_KNOWN), once per hook. */
+export function pkReversePath(pk: usize): u32 {
+  let r = <u32>load<u8>(pk, PK_RPF);
+  if (r != 0) return r;
+  const inDev = <u32>load<u16>(pk, PK_IN);
+  r = RPF_KNOWN | (inDev == PK_NO_LINK ? 0 : reversePath(load<u32>(pk, PK_SRC), load<u32>(pk, PK_DST), inDev));
+  store<u8>(pk, <u8>r, PK_RPF);
+  return r;
 }
 
 /**

@@ -217,8 +217,8 @@ export const PK_OUT: u32 = 18; // u16 egress link index, PK_NO_LINK = none
 export const PK_TCPFLAGS: u32 = 20; // u8 (NEED_L4)
 export const PK_ICMP_TYPE: u32 = 21; // u8 (NEED_L4)
 export const PK_ICMP_CODE: u32 = 22; // u8 (NEED_L4)
-export const PK_RPF: u32 = 23; // u8 RPF_* (NEED_RPF)
-export const PK_SRC_TYPE: u32 = 24; // u8 RTN_* of the source (NEED_ADDRTYPE)
+export const PK_RPF: u32 = 23; // u8 RPF_* (NEED_RPF); 0 until a rule asks (then RPF_KNOWN is set)
+export const PK_SRC_TYPE: u32 = 24; // u8 RTN_* of the source (NEED_ADDRTYPE); 0 until a rule asks
 export const PK_DST_TYPE: u32 = 25; // u8 ... of the destination
 export const PK_SRC_TYPE_IN: u32 = 26; // u8 ... the source's, counting only addresses of the ingress link
 export const PK_DST_TYPE_IN: u32 = 27; // u8
@@ -258,3 +258,4 @@ export const RPF_ALWAYS: u32 = 1; // rpfilter_mt's early yes (0.0.0.0 to a broad
 export const RPF_UNICAST: u32 = 2; // the route to the source is unicast
 export const RPF_LOCAL: u32 = 4; // ... is local
 export const RPF_DEV: u32 = 8; // ... and leaves by the ingress link
+export const RPF_KNOWN: u32 = 16; // the facts above are computed

@@ -31,6 +31,7 @@ import {
 } from './rules-layout';
 import { CN_ORIG, CN_REPLY, CN_PROTO, CN_STATUS, CN_TIMEOUT, CN_MARK, CS_LIVE, IPPROTO_TCP, IPPROTO_UDP } from '../layout';
 import { ipsetTest } from './ipset';
+import { pkAddrTypes, pkReversePath } from '../stages/nf-keys';
 
 /** xt_limit with HZ 1000: credits a millisecond (CREDITS_PER_JIFFY). */
 const LIMIT_CREDITS_PER_MS: u64 = 32;
@@ -123,6 +124,7 @@ function extMatches(r: usize, pk: usize, blob: usize, proto: u32, src: u32, dst:
       const conn = <usize>load<u32>(pk, PK_CONN);
       ok = conn != 0 && ((load<u32>(conn + CN_MARK) & load<u32>(p, 4)) == load<u32>(p)) != inv;
     } else if (type == X_ADDRTYPE) {
+      pkAddrTypes(pk);
       const pick = (flags & XF_LIMIT_IN) != 0 ? PK_SRC_TYPE_IN : (flags & XF_LIMIT_OUT) != 0 ? PK_SRC_TYPE_OUT : PK_SRC_TYPE;
       if ((flags & XF_SRC) != 0) {
         const t = <u32>load<u8>(pk + pick);
@@ -154,7 +156,7 @@ function extMatches(r: usize, pk: usize, blob: usize, proto: u32, src: u32, dst:
       store<u32>(s, n, RST_NTH);
       ok = (n == 0) != inv;
     } else if (type == X_RPFILTER) {
-      const rpf = <u32>load<u8>(pk, PK_RPF);
+      const rpf = pkReversePath(pk);
       const route = (rpf & RPF_UNICAST) != 0 || ((rpf & RPF_LOCAL) != 0 && (flags & XF_ACCEPT_LOCAL) != 0);
       ok = ((rpf & RPF_ALWAYS) != 0 || (route && ((rpf & RPF_DEV) != 0 || (flags & XF_LOOSE) != 0))) != inv;
     }

@@ -173,7 +173,7 @@ export class RulesWasm {
     dv.setUint8(p + L.PK_TCPFLAGS, k.tcpFlags ?? 0);
     dv.setUint8(p + L.PK_ICMP_TYPE, k.icmpType ?? 0);
     dv.setUint8(p + L.PK_ICMP_CODE, k.icmpCode ?? 0);
-    dv.setUint8(p + L.PK_RPF, k.rpf ?? 0);
+    dv.setUint8(p + L.PK_RPF, (k.rpf ?? 0) | L.RPF_KNOWN); // as pkReversePath leaves it
     const local = (b?: boolean) => (b ? L.RTN_LOCAL : L.RTN_UNICAST);
     const st = k.srcType ?? [local(k.srcLocal), local(k.srcLocal), local(k.srcLocal)];
     const dt = k.dstType ?? [local(k.dstLocal), local(k.dstLocal), local(k.dstLocal)];
