@@ -199,7 +199,7 @@ describe("Calico with Felix's rules", () => {
     gw.link.add({ name: 'eth0', type: 'ether' });
     gw.addr.add('eth0', '192.168.0.1/24');
     c.segments.underlay0.push('gateway:eth0');
-    const net = calicoNetwork(c, [gw]);
+    const net = calicoNetwork(c, { extra: [gw] });
     const pod = c.nodes[0].pods[0];
     expect(ping(net, pod.host.name, '192.168.0.1')).toHaveLength(1);
     expect(c.nodes[0].host.conntrack.list()).toMatchObject([{ proto: 'icmp', snat: true, orig: { src: pod.ip }, reply: { dst: c.nodes[0].ip } }]);

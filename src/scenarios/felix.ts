@@ -9,7 +9,7 @@
 //
 // Rule ids (`cali:…`) and hashed names are computed as Felix computes them:
 // chained SHA-224 over the chain's rules, SHA-256 for names too long.
-import { createHash } from 'node:crypto';
+import { base64url, sha224, sha256 } from './sha2.js';
 
 export interface FelixEndpoint {
   /** The host end of the workload's veth (cali…). */
@@ -50,18 +50,17 @@ const MAX_CHAIN = 28;
 /** What the default policy lets in: the bench's udp/5201 and ping. */
 export const FELIX_ALLOW: FelixAllow[] = [{ proto: 'udp', ports: [5201] }, { proto: 'icmp' }];
 
-const b64 = (alg: string, s: string | Buffer) => createHash(alg).update(s).digest('base64url');
 
 /** hashutils.GetLengthLimitedID */
 function limitedId(prefix: string, suffix: string, max = MAX_CHAIN): string {
   const total = prefix.length + suffix.length;
-  if (total > max || (total === max && suffix.startsWith('_'))) return `${prefix}_${b64('sha256', suffix).slice(0, max - 1 - prefix.length)}`;
+  if (total > max || (total === max && suffix.startsWith('_'))) return `${prefix}_${base64url(sha256(suffix)).slice(0, max - 1 - prefix.length)}`;
   return prefix + suffix;
 }
 
 /** A selector's ipset (hash.MakeUniqueID("s", selector), IP set prefix cali40). */
 export function selectorSet(selector: string): string {
-  return `cali40s:${b64('sha224', selector).slice(0, 23)}`;
+  return `cali40s:${base64url(sha224(selector)).slice(0, 23)}`;
 }
 
 /** One table as iptables-save prints it; rules get Felix's ids per chain. */
@@ -84,11 +83,15 @@ class Table {
     const lines = [`*${this.name}`, ...this.builtins.map((c) => `:${c} ACCEPT [0:0]`), ...user.map((c) => `:${c} - [0:0]`)];
     for (const chain of [...this.builtins, ...user]) {
       const rules = this.chains.get(chain)!;
-      let hash = createHash('sha224').update(chain).digest();
+      let hash = sha224(chain);
       for (const r of rules) {
         const [basic, rest] = r.split('\u0000');
-        hash = createHash('sha224').update(hash).update(`${basic} ${rest}`).digest();
-        const id = `-m comment --comment "cali:${hash.toString('base64url').slice(0, 16)}"`;
+        const text = new TextEncoder().encode(`${basic} ${rest}`);
+        const both = new Uint8Array(hash.length + text.length);
+        both.set(hash);
+        both.set(text, hash.length);
+        hash = sha224(both);
+        const id = `-m comment --comment "cali:${base64url(hash).slice(0, 16)}"`;
         lines.push(['-A', chain, basic, id, rest].filter((w) => w).join(' '));
       }
     }
@@ -258,7 +261,8 @@ export function felixIpsets(node: FelixNode): string {
   ];
   const lines: string[] = [];
   for (const [name, members] of sets) {
-    const initval = createHash('sha256').update(name).digest().readUInt32BE(0);
+    const d = sha256(name);
+    const initval = ((d[0] << 24) | (d[1] << 16) | (d[2] << 8) | d[3]) >>> 0;
     lines.push(`create ${name} hash:net family inet hashsize 1024 maxelem 1048576 bucketsize 12 initval 0x${initval.toString(16).padStart(8, '0')}`);
     for (const m of members) lines.push(`add ${name} ${m.endsWith('/32') ? m.slice(0, -3) : m}`);
   }
