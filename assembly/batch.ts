@@ -13,7 +13,7 @@ import { IP_CHECK, IP_HLEN, IP_DST, IP_PROTO, IP_SRC } from './wire/ipv4';
 import { checksum } from './wire/checksum';
 import { ETH_HLEN, ETH_TYPE, ETH_SRC } from './wire/ethernet';
 import { fdbTouch } from './tables/fdb';
-import { ctGc, ctTouchSlot, ctTouchConn } from './tables/conntrack';
+import { ctTouchSlot, ctTouchConn } from './tables/conntrack';
 import { lpm_lookup_batch } from './tables/lpm';
 import { routeMemo, routeMemoOff } from './tables/route';
 import { ethernetInput } from './stages/ethernet-input';
@@ -22,11 +22,12 @@ import { neighPeriodicGc } from './tables/neigh-gc';
 import { nfReset } from './stages/netfilter';
 import { ip4Output } from './stages/ip4-output';
 
-/** What runs before a host's batch, whatever its size: timers, a little garbage collection. */
+/**
+ * What runs before a host's batch, whatever its size: timers. (Conntrack's
+ * collector moves with new connections, conntrackIn, not with batches.)
+ */
 export function hostTimers(): void {
   neighHousekeeping();
-  const ct = <usize>load<u32>(host + H_CT);
-  if (ct != 0) ctGc(ct, now, 64);
 }
 
 /** The host's clock moves on; the neighbour timers, then the periodic gc, catch up with it. */

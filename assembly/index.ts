@@ -160,8 +160,8 @@ export function ct_delete(h: usize, idx: u32): void {
 }
 
 /** Grows host h's conntrack table into new arrays (see ctGrow). */
-export function ct_grow(h: usize, conns: usize, cap: u32, tuples: usize, mask: u32): void {
-  ctGrow(<usize>load<u32>(h + H_CT), conns, cap, tuples, mask);
+export function ct_grow(h: usize, conns: usize, cap: u32, tuples: usize, mask: u32, bysrc: usize): void {
+  ctGrow(<usize>load<u32>(h + H_CT), conns, cap, tuples, mask, bysrc);
 }
 
 /**

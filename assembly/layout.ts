@@ -75,6 +75,9 @@ export const S_DSTS: u32 = 1024; // 512 x u32 destinations
 export const S_ROUTES: u32 = 3072; // 512 x u32 their routing-table leaves
 export const S_WHICH: u32 = 5120; // 512 x u32 their packets' places in the chunk
 export const S_PK: u32 = 7168; // the rule engine's packet keys and jump stack (PK_SIZE)
+export const S_NFSAVE: u32 = 7424; // NF_SAVE_DEPTH x NF_SAVE_SIZE: netfilter state of packets being answered
+export const NF_SAVE_DEPTH: u32 = 8;
+export const NF_SAVE_SIZE: u32 = 16;
 export const S_SINK: u32 = 8188; // u32 where the prefetching loads' result goes
 export const LOOKUP_BATCH: u32 = 256;
 // The buffer pools, one record per size class, smallest first.
@@ -367,7 +370,9 @@ export const STAT_conntrack_invalid: u32 = 29;
 export const STAT_conntrack_evicted: u32 = 30;
 export const STAT_nat_port_taken: u32 = 31;
 export const STAT_conntrack_related: u32 = 32;
-export const STAT_COUNT: u32 = 33;
+export const STAT_nf_log: u32 = 33; // a LOG target matched (nf_log_packet)
+export const STAT_nf_reject: u32 = 34; // a REJECT target sent its ICMP error or reset
+export const STAT_COUNT: u32 = 35;
 
 // IP protocols and EtherTypes the data plane knows.
 export const ETH_P_IP: u32 = 0x0800;
@@ -392,6 +397,12 @@ export const CT_RULES: u32 = 28; // u32 address of the compiled ruleset, 0 = non
 export const CT_GC: u32 = 32; // u32 where the garbage collector goes on
 export const CT_USED: u32 = 36; // u32 connections ever handed out from the array's top
 export const CT_PENDING: u32 = 40; // u32 index + 1 of the connection the packet in hand created
+// Source-NATed connections by their original source (nf_nat_bysource): CT_MASK / 4 + 1
+// u32 heads (index + 1 of the newest, 0 = none), chained through CN_SNEXT / CN_SPREV.
+export const CT_BYSRC: u32 = 44;
+export const CT_SETS: u32 = 48; // u32 address of the host's ipset blob (ipset.ts), 0 = none
+export const CT_RSTATE: u32 = 52; // u32 address of the per-rule state (RST_*), beside CT_RULES
+export const CT_RNG: u32 = 56; // u32 the state of -m statistic's random numbers (xorshift32, never 0)
 // A tuple in the hash: src, dst, ports, and the connection (index + 1) << 9 | dir << 8 | proto.
 export const TUPLE_SIZE: u32 = 16;
 export const TP_SRC: u32 = 0;
@@ -409,6 +420,9 @@ export const CN_TIMEOUT: u32 = 28; // u32 ms at which it expires
 export const CN_START: u32 = 32; // u32 ms it was created
 export const CN_NEXT: u32 = 36; // u32 next free (index + 1) while free
 export const CN_PACKETS: u32 = 40; // u32 packets seen, both directions
+export const CN_MARK: u32 = 44; // u32 the connection's mark (ct->mark, CONNMARK)
+export const CN_SNEXT: u32 = 48; // u32 next older source-NATed connection of its bysource chain (index + 1)
+export const CN_SPREV: u32 = 52; // u32 the newer one before it (index + 1), 0 at the head
 export const CS_SEEN_REPLY: u32 = 1;
 export const CS_ASSURED: u32 = 2;
 export const CS_CONFIRMED: u32 = 4;
@@ -416,6 +430,9 @@ export const CS_SRC_NAT: u32 = 8;
 export const CS_DST_NAT: u32 = 16;
 export const CS_LIVE: u32 = 32;
 export const CT_DEFAULT_MAX: u32 = 262144;
+// Connections the collector looks at for each new one: two keep the array
+// within about twice the live connections, whatever the churn.
+export const CT_GC_PER_NEW: u32 = 2;
 // Timeouts (ms), Linux's defaults.
 export const CT_UDP_MS: u32 = 30000;
 export const CT_UDP_STREAM_MS: u32 = 120000;

@@ -1,16 +1,20 @@
 // The headline: Calico's pod-to-pod path (pod -> node 1 -> underlay -> node 2
 // -> pod) in IPIP mode against native (BGP) mode, and the two IPIP halves
 // alone. Frames are moved from one node to the next by descriptor, as a wire.
+// The -felix variants load Felix's rules on both nodes (buildCalico's felix)
+// and time themselves against the same path without rules, in one engine,
+// in alternating rounds: the difference is netfilter's cost per packet (both
+// nodes' hooks, conntrack and the rule walk).
 import { Context } from '../src/engine/context.js';
 import * as L from '../src/engine/layout.gen.js';
 import type { Host } from '../src/host.js';
 import { buildCalico, CALI_MAC } from '../src/scenarios/calico.js';
 import { udpPacket, ipFrame } from '../src/packet/craft.js';
-import { gbps } from './timing.js';
-import type { Engine } from '../src/engine/engine.js';
+import { gbps, median } from './timing.js';
+import { Engine } from '../src/engine/engine.js';
 import { runLane, type Lane } from './lanes.js';
-import { pathTask, type PathLane } from './task.js';
-import type { BenchMode, BenchOptions } from './types.js';
+import { pathTask, PER_SAMPLE, type PathLane } from './task.js';
+import type { BenchMode, BenchOptions, BenchResult } from './types.js';
 
 const BATCH = 256;
 const PODS = 10;
@@ -20,7 +24,7 @@ export const CALICO_FLOWS = { what: 'UDP flows between the pods', min: 1, max: 6
 const TUNNEL_MTU = 1480;
 /** The largest frame (FCS included) whose IPv4 packet fits tunl0. */
 const MAX_IPIP_SIZE = TUNNEL_MTU + 14 + 4;
-type Kind = 'calico-ipip' | 'calico-native' | 'ipip-encap' | 'ipip-decap';
+type Kind = 'calico-ipip' | 'calico-native' | 'ipip-encap' | 'ipip-decap' | 'calico-ipip-felix' | 'calico-native-felix';
 
 interface Path {
   ctx: Context;
@@ -40,8 +44,8 @@ function podMac(node: number, pod: number): string {
 
 /** Two nodes with PODS pods each; frames from node 1's pods to node 2's. */
 function setup(kind: Kind, opts: BenchOptions, engine: Engine): Path {
-  const ipip = kind !== 'calico-native';
-  const cluster = buildCalico({ nodes: 2, podsPerNode: PODS, ipipMode: ipip ? 'Always' : 'Never', engine });
+  const ipip = !kind.startsWith('calico-native');
+  const cluster = buildCalico({ nodes: 2, podsPerNode: PODS, ipipMode: ipip ? 'Always' : 'Never', engine, felix: kind.endsWith('-felix') });
   const [n1, n2] = cluster.nodes;
   const e = cluster.engine;
   // The underlay and the pods' MACs are resolved: the path measured is the steady state.
@@ -127,13 +131,15 @@ export function calicoLane(kind: Kind, opts: BenchOptions, e: Engine): PathLane 
   };
   for (const h of p.hosts) h.commit();
   for (let b = 0; b < p.vecs.length * 2; b++) {
+    // Room for the batch's new connections (with rules loaded), as receive() makes it.
+    for (const h of p.hosts) h.conntrack.grow(2 * BATCH + 2);
     const n = runLane(e.dp, () => e.dv, lane, b, 1);
     if (n !== BATCH) {
       const why = p.hosts.map((h) => `${h.name} ${JSON.stringify(h.stats().drops)}`).join('; ');
       throw new Error(`${kind}: ${n} of ${BATCH} frames came through (${why})`);
     }
   }
-  const ipip = kind !== 'calico-native';
+  const ipip = !kind.startsWith('calico-native');
   const underlayBytes = opts.size + (ipip ? 20 : 0);
   return {
     lane,
@@ -154,12 +160,50 @@ function mode(kind: Kind, description: string): BenchMode {
     description,
     defaultSizes: kind.startsWith('calico') ? [64, 512, 1400] : [64],
     flows: CALICO_FLOWS,
-    ...(kind === 'calico-native' ? {} : { sizes: { min: 64, max: MAX_IPIP_SIZE, why: `an IPIP frame's packet must fit tunl0's MTU of ${TUNNEL_MTU}` } }),
-    task: (opts) => pathTask(opts, (e) => calicoLane(kind, opts, e)),
+    ...(kind.startsWith('calico-native') ? {} : { sizes: { min: 64, max: MAX_IPIP_SIZE, why: `an IPIP frame's packet must fit tunl0's MTU of ${TUNNEL_MTU}` } }),
+    ...(kind.endsWith('-felix') ? { run: (opts: BenchOptions) => felixRun(kind, opts) } : { task: (opts: BenchOptions) => pathTask(opts, (e) => calicoLane(kind, opts, e)) }),
   };
+}
+
+/**
+ * A -felix mode: the path with Felix's rules and the same path without, in
+ * one engine, timed in alternating rounds of PER_SAMPLE batches (one worker);
+ * the rate is the first's, the second's is its baseline, and their
+ * difference netfilter's cost per packet.
+ */
+async function felixRun(kind: Kind, opts: BenchOptions): Promise<BenchResult[]> {
+  const e = new Engine({ initialMiB: 64 });
+  const paths = [calicoLane(kind, opts, e), calicoLane(kind.replace('-felix', '') as Kind, opts, e)];
+  const next = paths.map((p) => p.lane.vecs.length * 2);
+  const rounds = opts.quick ? 5 : 41;
+  const ns: number[][] = [[], []];
+  for (let r = -3; r < rounds; r++) {
+    for (const [k, p] of paths.entries()) {
+      const t0 = process.hrtime.bigint();
+      runLane(e.dp, () => e.dv, p.lane, next[k], PER_SAMPLE);
+      const t = Number(process.hrtime.bigint() - t0) / (PER_SAMPLE * BATCH);
+      next[k] += PER_SAMPLE;
+      if (r >= 0) ns[k].push(t);
+    }
+    if (r >= 0) opts.progress((r + 1) / rounds);
+  }
+  for (const p of paths) for (const h of p.hosts) if (h.stats().fates.dropped) throw new Error(`${kind}: frames were dropped on ${h.name}`);
+  const [felix, bare] = ns.map(median);
+  const mpps = 1e3 / felix;
+  return [{
+    mode: kind, size: opts.size, flows: opts.flows || DEFAULT_FLOWS, workers: 1,
+    mpps, gbps: gbps(mpps, opts.size), nsPerPacket: felix,
+    ...paths[0].extras?.(mpps),
+    baselines: { 'without rules': 1e3 / bare },
+    withoutRulesNsPerPacket: bare,
+    netfilterNsPerPacket: felix - bare,
+    rulesPerNode: paths[0].hosts[0].rules.save().split('\n').filter((l) => l.startsWith('-A ')).length,
+  }];
 }
 
 export const calicoIpipMode = mode('calico-ipip', "Calico pod-to-pod across two nodes, IPIP mode (tunl0)");
 export const calicoNativeMode = mode('calico-native', 'Calico pod-to-pod across two nodes, native (BGP) mode');
 export const ipipEncapMode = mode('ipip-encap', 'one node encapsulating pod traffic into IPIP');
 export const ipipDecapMode = mode('ipip-decap', 'one node decapsulating IPIP to its pods');
+export const calicoIpipFelixMode = mode('calico-ipip-felix', "Calico pod-to-pod, IPIP mode, with Felix's rules on both nodes (against the same path without rules)");
+export const calicoNativeFelixMode = mode('calico-native-felix', "Calico pod-to-pod, native mode, with Felix's rules on both nodes (against the same path without rules)");

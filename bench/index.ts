@@ -6,14 +6,14 @@ import { bridgeMode } from './bridge.js';
 import { routeMode } from './route.js';
 import { scaleMode } from './scale.js';
 import { natMode, natNewMode, dockerMode } from './nat.js';
-import { calicoIpipMode, calicoNativeMode, ipipEncapMode, ipipDecapMode } from './calico.js';
+import { calicoIpipMode, calicoNativeMode, ipipEncapMode, ipipDecapMode, calicoIpipFelixMode, calicoNativeFelixMode } from './calico.js';
 import { clusterMode } from './cluster.js';
 
 export type { BenchMode, BenchOptions, BenchResult } from './types.js';
 import type { BenchResult } from './types.js';
 import { ratioOf } from './harness.js';
 
-export const MODES: BenchMode[] = [calicoIpipMode, calicoNativeMode, ipipEncapMode, ipipDecapMode, lpmMode, bridgeMode, routeMode, natMode, natNewMode, dockerMode, scaleMode, clusterMode];
+export const MODES: BenchMode[] = [calicoIpipMode, calicoNativeMode, calicoIpipFelixMode, calicoNativeFelixMode, ipipEncapMode, ipipDecapMode, lpmMode, bridgeMode, routeMode, natMode, natNewMode, dockerMode, scaleMode, clusterMode];
 
 /** What `podnet bench` runs without --mode. */
 export const DEFAULT_MODES: string[] = ['calico-ipip', 'calico-native'];

@@ -7,7 +7,7 @@ import { Context, mainContext } from './engine/context.js';
 import { auditBuffers } from './engine/audit.js';
 import * as L from './engine/layout.gen.js';
 import { buildLpm } from './tables/lpm.js';
-import { ConntrackNoun, RulesNoun } from './netfilter/nouns.js';
+import { ConntrackNoun, IpsetNoun, RulesNoun } from './netfilter/nouns.js';
 import { LinkNoun } from './nouns/link.js';
 import { AddrNoun } from './nouns/addr.js';
 import { RouteNoun } from './nouns/route.js';
@@ -181,8 +181,10 @@ export class Host {
   readonly fdb = new FdbNoun(this);
   /** nf_conntrack: the connection table, created with the first rules. */
   readonly conntrack = new ConntrackNoun(this);
-  /** iptables: `rules.load(iptablesSaveText)`. */
-  readonly rules = new RulesNoun(this, this.conntrack);
+  /** ipset: `ipset.load(ipsetSaveText)`, `save()`; the sets rules match with -m set. */
+  readonly ipset = new IpsetNoun(this, this.conntrack);
+  /** iptables: `rules.load(iptablesSaveText, { noflush })`, `save()`. */
+  readonly rules = new RulesNoun(this, this.conntrack, this.ipset);
 
   /** @internal */ links: LinkRec[] = [];
   /** @internal */ addrs: AddrRec[] = [];

@@ -82,7 +82,7 @@ export function icmpSend(ip: usize, type: u32, code: u32, info: u32, src: u32, s
   st16(icmp + ICMP_CHECK, 0);
   st16(icmp + ICMP_CHECK, checksum(icmp, ICMP_HLEN + quote));
   stat(STAT_icmp_error_sent);
-  const saved = nfSave(); // the offending packet's conntrack state outlives its error
+  nfSave(false); // the offending packet's netfilter state outlives its error
   ip4Output(buf, ipOff, len, TAG_GENERATED);
-  nfRestore(saved);
+  nfRestore();
 }

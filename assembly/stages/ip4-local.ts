@@ -26,7 +26,7 @@ import {
 import { isOpen } from '../tables/route';
 import { icmpSend } from './icmp-error';
 import { ip4Output } from './ip4-output';
-import { nfSave, nfRestore } from './netfilter';
+import { nfSave, nfRestore, nfReset } from './netfilter';
 import { ipipDecap } from './ipip';
 
 /**
@@ -82,7 +82,7 @@ export function ip4Local(buf: usize, ipOff: u32, tot: u32, tag: u32, bcast: bool
       stat(STAT_tcp_delivered);
       deliver(buf, ipOff, tot, ipOff, tag);
     } else {
-      if (!bcast && !l2multi && (<u32>load<u8>(l4 + TCP_FLAGS) & TH_RST) == 0) sendReset(ip, l4, n);
+      if (!bcast && !l2multi && (<u32>load<u8>(l4 + TCP_FLAGS) & TH_RST) == 0) sendReset(ip, l4, n, false);
       drop(buf, DROP_NO_SOCKET, tag);
     }
   } else if (proto == IPPROTO_IPIP && !bcast && !l2multi && ipipDecap(buf, ipOff, ihl, tot, tag)) {
@@ -114,11 +114,16 @@ function echoReply(buf: usize, ipOff: u32, tot: u32, tag: u32): void {
   // Computed whole: an incremental update could leave 0x0000 where only 0xffff is right.
   st16(l4 + ICMP_CHECK, 0);
   st16(l4 + ICMP_CHECK, checksum(l4, tot - ipIhlBytes(ip)));
+  nfReset(); // the reply is a packet of its own: tracked anew, mark 0 (icmp_reply)
   ip4Output(buf, ipOff, tot, TAG_GENERATED);
 }
 
-/** tcp_v4_send_reset: a RST for a segment no socket wanted. */
-function sendReset(ip: usize, th: usize, n: u32): void {
+/**
+ * tcp_v4_send_reset: a RST for a segment no socket wanted; with `reject`,
+ * nf_send_reset's for a REJECT: TOS 0, and it carries the rejected packet's
+ * connection (nf_ct_attach).
+ */
+export function sendReset(ip: usize, th: usize, n: u32, reject: bool): void {
   const buf = genAlloc(TAG_GENERATED);
   if (buf == 0) return;
   const ipOff = HEADROOM + ETH_HLEN;
@@ -126,7 +131,7 @@ function sendReset(ip: usize, th: usize, n: u32): void {
   const len = IP_HLEN + TCP_HLEN;
   const flags = <u32>load<u8>(th + TCP_FLAGS);
   store<u8>(out, 0x45);
-  store<u8>(out + IP_TOS, load<u8>(ip + IP_TOS));
+  store<u8>(out + IP_TOS, reject ? 0 : load<u8>(ip + IP_TOS));
   st16(out + IP_TOTLEN, len);
   st16(out + IP_ID, 0); // DF set, so the ID is 0 (ip_select_ident)
   st16(out + IP_FRAG, IP_DF);
@@ -158,7 +163,7 @@ function sendReset(ip: usize, th: usize, n: u32): void {
   st16(t + TCP_CHECK, 0);
   st16(t + TCP_CHECK, finish(sumBytes(t, TCP_HLEN, pseudoSum(ld32(out + IP_SRC), ld32(out + IP_DST), IPPROTO_TCP, TCP_HLEN))));
   stat(STAT_tcp_rst_sent);
-  const saved = nfSave(); // the offending packet's conntrack state outlives its error
+  nfSave(reject); // the offending packet's netfilter state outlives its reset
   ip4Output(buf, ipOff, len, TAG_GENERATED);
-  nfRestore(saved);
+  nfRestore();
 }

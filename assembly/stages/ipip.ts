@@ -20,7 +20,7 @@ import { routeLookup, selectSource } from '../tables/route';
 import { icmpSend } from './icmp-error';
 import { ip4Transmit } from './ip4-output';
 import { ip4Input } from './ip4-input';
-import { nfActive, nfOutput } from './netfilter';
+import { nfActive, nfOutput, nfScrub } from './netfilter';
 
 /** INET_ECN_encapsulate: the outer header carries the inner ECN field (CE as ECT(0)). */
 @inline function ecnEncap(innerTos: u32): u32 {
@@ -80,6 +80,7 @@ export function ipipEncap(dev: u32, gw: u32, tunNh: usize, buf: usize, ipOff: u3
   st16(o + IP_CHECK, ipHeaderChecksum(o, IP_HLEN));
   stat(STAT_ipip_encap);
   if (nfActive()) {
+    nfScrub(); // the outer packet is tracked as a packet of its own; its mark stays
     const r = nfOutput(o, total, out);
     if (r != 0) {
       drop(buf, r, tag);
@@ -120,6 +121,7 @@ export function ipipDecap(buf: usize, ipOff: u32, ihl: u32, tot: u32, tag: u32):
     return true;
   }
   stat(STAT_ipip_decap);
+  if (nfActive()) nfScrub(); // ip_tunnel_rcv: the inner packet is tracked anew, its mark stays
   const n = tot - ihl;
   add64(lp + L_RX_PACKETS, 1);
   add64(lp + L_RX_BYTES, n);

@@ -1,98 +1,28 @@
-// iptables rules, the subset podnet runs: `iptables-save` text in, a plain
-// intermediate representation (IR) out, and back (formatRuleset).
+// iptables rules as text: `iptables-save` output read as iptables-restore
+// reads it, into the IR of ./ir.ts, and printed back as iptables-save prints
+// it (formatRuleset; with counters as `iptables-save -c`).
 //
-// Tables `filter` (INPUT, FORWARD, OUTPUT) and `nat` (PREROUTING, INPUT,
-// OUTPUT, POSTROUTING), user chains, jumps, RETURN, policies. Matches: -s/-d,
-// -i/-o (with the `+` wildcard), -p tcp|udp|icmp, --sport/--dport,
-// -m conntrack --ctstate (and the older -m state --state), -m addrtype
-// --src-type/--dst-type LOCAL, -m comment --comment (kept, no effect); each
-// can be inverted with `!` as iptables-save prints it. Targets: ACCEPT,
-// DROP, RETURN, a user chain, DNAT, SNAT, MASQUERADE; a rule without -j only
-// matches (iptables allows it: a counter).
+// Tables raw, mangle, nat and filter with their builtin chains, user chains,
+// policies and counters. Commands -A, -I, -D, -R, -N, -F, -X, -P and chain
+// lines. Rules: -s/-d, -i/-o (with the `+` wildcard), -p, the matches of
+// ./matches.ts, -j with the targets of ./targets.ts, -g; each can be
+// inverted with `!` as iptables-save prints it.
 //
 // Parsing is all-or-nothing: the first line it cannot take throws a
 // RulesetError naming the line number and quoting the line, and nothing is
 // returned. validateRuleset applies the same whole-ruleset checks (jumps,
-// loops, where NAT targets may be) to an IR built by other means.
-import { maskOf, parseIPv4, formatIPv4 } from '../packet/addr.js';
+// loops, where targets may be) to an IR built by other means.
+import { formatIPv4 } from '../packet/addr.js';
+import {
+  BUILTIN_CHAINS, PROTOCOLS, TABLES, protoNumber,
+  type Chain, type Counters, type Match, type MatchName, type Policy, type Rule, type Ruleset, type Table, type TableName,
+} from './ir.js';
+import {
+  MODULES, OTHER_MATCHES, checkMatch, newMatch, parseCidr, parseMatchOption, printMatch, takesOption, type Fail,
+} from './matches.js';
+import { OTHER_TARGETS, TARGETS, TARGET_OPTIONS, parseTarget, printTarget } from './targets.js';
 
-export type TableName = 'filter' | 'nat';
-export type Policy = 'ACCEPT' | 'DROP';
-export type Proto = 'tcp' | 'udp' | 'icmp';
-/** Connection tracking states, in the order iptables prints them. */
-export const CT_STATES = ['INVALID', 'NEW', 'RELATED', 'ESTABLISHED', 'UNTRACKED'] as const;
-export type CtState = (typeof CT_STATES)[number];
-
-export interface AddrMatch {
-  /** Network address, host byte order, masked to plen. */
-  addr: number;
-  plen: number;
-  invert: boolean;
-}
-export interface IfaceMatch {
-  /** Interface name; a trailing `+` matches every name with that prefix. */
-  name: string;
-  invert: boolean;
-}
-export interface PortMatch {
-  lo: number;
-  hi: number;
-  invert: boolean;
-}
-export interface AddrTypeMatch {
-  type: 'LOCAL';
-  invert: boolean;
-}
-
-export type Target =
-  | { kind: 'ACCEPT' | 'DROP' | 'RETURN' }
-  /** A rule without -j: matching it does nothing (iptables counts it). */
-  | { kind: 'NONE' }
-  | { kind: 'JUMP'; chain: string }
-  | { kind: 'DNAT'; addr: number; addrHi?: number; portLo?: number; portHi?: number; random?: boolean }
-  | { kind: 'SNAT'; addr: number; addrHi?: number; portLo?: number; portHi?: number; random?: boolean; randomFully?: boolean }
-  | { kind: 'MASQUERADE'; portLo?: number; portHi?: number; random: boolean; randomFully?: boolean };
-export type TargetKind = Target['kind'];
-
-export interface Rule {
-  src?: AddrMatch;
-  dst?: AddrMatch;
-  in?: IfaceMatch;
-  out?: IfaceMatch;
-  proto?: Proto;
-  protoInvert?: boolean;
-  sport?: PortMatch;
-  dport?: PortMatch;
-  /** Distinct states in CT_STATES order. */
-  ctstate?: CtState[];
-  ctstateInvert?: boolean;
-  srcType?: AddrTypeMatch;
-  dstType?: AddrTypeMatch;
-  comment?: string;
-  target: Target;
-  /** 1-based line of the text it came from (0 when built otherwise). */
-  line: number;
-  /** That line as written. */
-  text: string;
-}
-
-export interface Chain {
-  name: string;
-  builtin: boolean;
-  /** Builtin chains only. */
-  policy?: Policy;
-  rules: Rule[];
-  /** Line that declared it (0 when defaulted or built otherwise). */
-  line?: number;
-}
-
-export interface Table {
-  chains: Map<string, Chain>;
-}
-
-export interface Ruleset {
-  tables: { filter: Table; nat: Table };
-}
+export * from './ir.js';
 
 /** A ruleset error; the message names the line and quotes it. */
 export class RulesetError extends Error {
@@ -106,42 +36,75 @@ export class RulesetError extends Error {
   }
 }
 
-export const BUILTIN_CHAINS: Record<TableName, readonly string[]> = {
-  filter: ['INPUT', 'FORWARD', 'OUTPUT'],
-  nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
-};
+export interface ParseOptions {
+  /**
+   * The rules in force, as iptables-restore finds the kernel's: tables the
+   * text does not name are kept from it. Not changed: the result is a new
+   * ruleset sharing its untouched parts.
+   */
+  base?: Ruleset;
+  /** iptables-restore --noflush: the tables the text names keep their rules (a user chain it declares is flushed). */
+  noflush?: boolean;
+  /** Whether an ipset of that name exists; a rule naming one that does not is refused, as iptables-restore refuses it. */
+  sets?: (name: string) => boolean;
+}
 
-/** Names -j understands that are not chains (the supported ones and some common others). */
-const TARGETS = new Set(['ACCEPT', 'DROP', 'RETURN', 'DNAT', 'SNAT', 'MASQUERADE']);
-const OTHER_TARGETS = new Set([
-  'REJECT', 'LOG', 'MARK', 'CONNMARK', 'QUEUE', 'NFQUEUE', 'REDIRECT', 'NETMAP', 'TPROXY', 'CT', 'NOTRACK',
-  'TRACE', 'TCPMSS', 'TOS', 'TTL', 'DSCP', 'CLASSIFY', 'NFLOG', 'ULOG', 'AUDIT', 'CHECKSUM', 'SET', 'MIRROR',
-]);
-const PROTO_NUMBERS: Record<string, Proto> = { '1': 'icmp', '6': 'tcp', '17': 'udp' };
 /** IFNAMSIZ - 1 */
 const IFNAME_MAX = 15;
 /** XT_EXTENSION_MAXNAMELEN - 1 */
 const CHAIN_NAME_MAX = 28;
 
-/** A ruleset with the builtin chains only, every policy ACCEPT. */
+/** A ruleset with every table present, builtin chains only, every policy ACCEPT. */
 export function emptyRuleset(): Ruleset {
-  return { tables: { filter: emptyTable('filter'), nat: emptyTable('nat') } };
+  return { tables: { filter: emptyTable('filter'), nat: emptyTable('nat'), raw: emptyTable('raw'), mangle: emptyTable('mangle') } };
 }
 
-function emptyTable(name: TableName): Table {
+/** What a host has before its first load: empty tables, none of them present. */
+export function noRuleset(): Ruleset {
+  return { ...emptyRuleset(), present: [] };
+}
+
+export function emptyTable(name: TableName): Table {
   const chains = new Map<string, Chain>();
   for (const c of BUILTIN_CHAINS[name]) chains.set(c, { name: c, builtin: true, policy: 'ACCEPT', rules: [] });
+  return { chains };
+}
+
+/**
+ * A table whose chains can change without touching t's (rules are shared:
+ * they are never changed in place). The policies' load-time counters stay
+ * behind: the data plane has the live ones.
+ */
+function copyTable(t: Table): Table {
+  const chains = new Map<string, Chain>();
+  for (const [n, c] of t.chains) {
+    const { counters: _, ...rest } = c;
+    chains.set(n, { ...rest, rules: c.rules.slice() });
+  }
   return { chains };
 }
 
 // ---------------------------------------------------------------------------
 // Parsing
 
-/** Reads `iptables-save` output of the subset; throws RulesetError on the first line it cannot take. */
-export function parseIptables(text: string): Ruleset {
-  const rs = emptyRuleset();
+const COUNTERS = /^\[(\d+):(\d+)\]$/;
+
+function countersOf(s: string): Counters {
+  const m = COUNTERS.exec(s)!;
+  return { packets: Number(m[1]), bytes: Number(m[2]) };
+}
+
+/**
+ * Reads `iptables-save` output of the subset, as iptables-restore does: with
+ * a base, the tables the text does not name are the base's. Throws
+ * RulesetError on the first line it cannot take. A text naming no table
+ * gives the base back unchanged.
+ */
+export function parseIptables(text: string, opts: ParseOptions = {}): Ruleset {
+  const base = opts.base;
+  const rs: Ruleset = base ? { tables: { ...base.tables }, present: base.present } : emptyRuleset();
   const seen = new Set<TableName>();
-  let cur: { name: TableName; table: Table; line: number; text: string } | null = null;
+  let cur: { name: TableName; table: Table; line: number; text: string; declared: Set<string> } | null = null;
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
     const n = i + 1;
@@ -154,36 +117,39 @@ export function parseIptables(text: string): Ruleset {
     if (line.startsWith('*')) {
       if (cur) fail(`table "${line.slice(1)}" starts before COMMIT of table "${cur.name}"`);
       const name = line.slice(1);
-      if (name !== 'filter' && name !== 'nat') fail(`unsupported table "${name}" (only filter and nat)`);
+      if (!(TABLES as readonly string[]).includes(name)) fail(`unsupported table "${name}" (want raw, mangle, nat or filter)`);
       const t = name as TableName;
       if (seen.has(t)) fail(`table "${t}" appears twice`);
       seen.add(t);
-      const table = emptyTable(t);
+      const table = opts.noflush && base ? copyTable(base.tables[t]) : emptyTable(t);
       rs.tables[t] = table;
-      cur = { name: t, table, line: n, text: raw };
+      cur = { name: t, table, line: n, text: raw, declared: new Set() };
       continue;
     }
-    if (!cur) fail('a rule or chain outside a table (no *filter or *nat before it)');
-    const { name: tname, table } = cur!;
+    if (!cur) fail('a rule or chain outside a table (no *filter, *nat, *mangle or *raw before it)');
+    const { name: tname, table, declared } = cur!;
     if (line === 'COMMIT') {
-      checkTable(tname, table);
+      checkTable(tname, table, opts.sets);
       cur = null;
       continue;
     }
     if (line.startsWith(':')) {
-      const m = /^:(\S+)\s+(\S+)(?:\s+\[\d+:\d+\])?$/.exec(line);
+      const m = /^:(\S+)\s+(\S+)(?:\s+(\[\d+:\d+\]))?$/.exec(line);
       if (!m) fail('malformed chain line (want ":NAME POLICY [packets:bytes]")');
-      const [, cname, pol] = m!;
+      const [, cname, pol, counters] = m!;
       const builtin = BUILTIN_CHAINS[tname].includes(cname);
+      if (declared.has(cname)) fail(`chain "${cname}" declared twice`);
+      declared.add(cname);
       if (builtin) {
         const c = table.chains.get(cname)!;
-        if (c.line) fail(`chain "${cname}" declared twice`);
         if (pol !== 'ACCEPT' && pol !== 'DROP') fail(`policy "${pol}" of built-in chain "${cname}" is not ACCEPT or DROP`);
-        c.policy = pol as Policy;
-        c.line = n;
+        table.chains.set(cname, { ...c, policy: pol as Policy, line: n, ...(counters ? { counters: countersOf(counters) } : {}) });
       } else {
         if (pol !== '-') fail(`user chain "${cname}" cannot have a policy ("${pol}"; iptables-save prints "-")`);
-        declareChain(table, cname, n, fail);
+        const old = table.chains.get(cname);
+        // --noflush: declaring a chain that exists flushes it, as iptables-restore does.
+        if (old && !old.builtin) table.chains.set(cname, { ...old, rules: [], line: n });
+        else declareChain(table, cname, n, fail);
       }
       continue;
     }
@@ -194,40 +160,116 @@ export function parseIptables(text: string): Ruleset {
       return fail((e as Error).message);
     }
     // `iptables-save -c` puts the counters first.
-    if (toks.length > 0 && /^\[\d+:\d+\]$/.test(toks[0])) toks.shift();
-    const cmd = toks[0];
-    if (cmd === '-N' || cmd === '--new-chain') {
-      if (toks.length !== 2) fail('-N takes one chain name');
-      if (BUILTIN_CHAINS[tname].includes(toks[1])) fail(`chain "${toks[1]}" is built in`);
-      declareChain(table, toks[1], n, fail);
-      continue;
-    }
-    if (cmd === '-P' || cmd === '--policy') {
-      if (toks.length !== 3) fail('-P takes a chain and a policy');
-      const c = table.chains.get(toks[1]);
-      if (!c || !c.builtin) fail(`-P needs a built-in chain of table "${tname}", not "${toks[1]}"`);
-      if (toks[2] !== 'ACCEPT' && toks[2] !== 'DROP') fail(`policy "${toks[2]}" is not ACCEPT or DROP`);
-      c!.policy = toks[2] as Policy;
-      continue;
-    }
-    if (cmd !== '-A' && cmd !== '--append') fail(`unknown command "${cmd}" (want -A, -N, -P, :CHAIN, COMMIT)`);
-    if (toks.length < 2) fail('-A without a chain');
-    const chain = table.chains.get(toks[1]);
-    if (!chain) fail(`unknown chain "${toks[1]}" in table "${tname}"`);
-    const rule = parseRule(toks.slice(2), fail);
-    rule.line = n;
-    rule.text = raw;
-    checkRuleIn(tname, chain!.name, rule, fail);
-    chain!.rules.push(rule);
+    let counters: Counters | undefined;
+    if (toks.length > 0 && COUNTERS.test(toks[0])) counters = countersOf(toks.shift()!);
+    command(tname, table, toks, n, raw, counters, fail);
   }
   if (cur) {
     throw new RulesetError(`line ${cur.line}: table "${cur.name}" has no COMMIT in "${cur.text}"`, cur.line, cur.text);
   }
+  if (base && seen.size === 0) return base;
+  if (rs.present) rs.present = TABLES.filter((t) => seen.has(t) || rs.present!.includes(t));
   return rs;
 }
 
-function declareChain(table: Table, name: string, n: number, fail: (w: string) => never): void {
-  if (table.chains.has(name)) fail(`chain "${name}" declared twice`);
+/** One command line of a table (-A, -I, -D, -R, -N, -F, -X, -P). */
+function command(tname: TableName, table: Table, toks: string[], n: number, raw: string, counters: Counters | undefined, fail: Fail): void {
+  const cmd = toks[0];
+  const chainArg = (what: string): Chain => {
+    if (toks.length < 2) fail(`${cmd} without a chain`);
+    const c = table.chains.get(toks[1]);
+    if (!c) fail(`unknown chain "${toks[1]}" in table "${tname}"${what}`);
+    return c!;
+  };
+  const ruleFrom = (words: string[], chain: Chain): Rule => {
+    const rule = parseRule(words, fail);
+    Object.assign(rule, { line: n, text: raw }, counters ? { counters } : {});
+    checkRuleIn(tname, chain.name, rule, fail);
+    return rule;
+  };
+  const position = (c: Chain, s: string, extra = 0): number => {
+    if (!/^\d+$/.test(s) || Number(s) < 1 || Number(s) > c.rules.length + extra) fail(`bad rule number "${s}" (chain "${c.name}" has ${c.rules.length} rules)`);
+    return Number(s) - 1;
+  };
+  const replace = (c: Chain, rules: Rule[]) => table.chains.set(c.name, { ...c, rules });
+  switch (cmd) {
+    case '-N': case '--new-chain':
+      if (toks.length !== 2) fail('-N takes one chain name');
+      if (BUILTIN_CHAINS[tname].includes(toks[1])) fail(`chain "${toks[1]}" is built in`);
+      declareChain(table, toks[1], n, fail);
+      return;
+    case '-P': case '--policy': {
+      if (toks.length !== 3) fail('-P takes a chain and a policy');
+      const c = table.chains.get(toks[1]);
+      if (!c || !c.builtin) fail(`-P needs a built-in chain of table "${tname}", not "${toks[1]}"`);
+      if (toks[2] !== 'ACCEPT' && toks[2] !== 'DROP') fail(`policy "${toks[2]}" is not ACCEPT or DROP`);
+      table.chains.set(c!.name, { ...c!, policy: toks[2] as Policy });
+      return;
+    }
+    case '-A': case '--append': {
+      const c = chainArg('');
+      replace(c, [...c.rules, ruleFrom(toks.slice(2), c)]);
+      return;
+    }
+    case '-I': case '--insert': {
+      const c = chainArg('');
+      const hasNum = toks.length > 2 && /^\d+$/.test(toks[2]);
+      const at = hasNum ? position(c, toks[2], 1) : 0;
+      const rules = c.rules.slice();
+      rules.splice(at, 0, ruleFrom(toks.slice(hasNum ? 3 : 2), c));
+      replace(c, rules);
+      return;
+    }
+    case '-R': case '--replace': {
+      const c = chainArg('');
+      if (toks.length < 3) fail('-R takes a chain, a rule number and a rule');
+      const at = position(c, toks[2]);
+      const rules = c.rules.slice();
+      rules[at] = ruleFrom(toks.slice(3), c);
+      replace(c, rules);
+      return;
+    }
+    case '-D': case '--delete': {
+      const c = chainArg('');
+      if (toks.length === 3 && /^\d+$/.test(toks[2])) {
+        const at = position(c, toks[2]);
+        replace(c, c.rules.filter((_, i) => i !== at));
+        return;
+      }
+      // By specification: the first rule that prints the same.
+      const want = formatRule(c.name, parseRule(toks.slice(2), fail));
+      const at = c.rules.findIndex((r) => formatRule(c.name, r) === want);
+      if (at < 0) fail(`no rule "${want}" to delete in chain "${c.name}"`);
+      replace(c, c.rules.filter((_, i) => i !== at));
+      return;
+    }
+    case '-F': case '--flush': {
+      if (toks.length > 2) fail('-F takes at most a chain');
+      const targets = toks.length === 2 ? [chainArg('')] : [...table.chains.values()];
+      for (const c of targets) replace(c, []);
+      return;
+    }
+    case '-X': case '--delete-chain': {
+      if (toks.length > 2) fail('-X takes at most a chain');
+      const users = toks.length === 2 ? [chainArg('')] : [...table.chains.values()].filter((c) => !c.builtin);
+      for (const c of users) {
+        if (c.builtin) fail(`cannot delete built-in chain "${c.name}"`);
+        if (toks.length === 2 && c.rules.length) fail(`chain "${c.name}" is not empty`);
+      }
+      for (const c of users) {
+        const refs = [...table.chains.values()].filter((o) => !users.includes(o) && o.rules.some((r) => (r.target.kind === 'JUMP' || r.target.kind === 'GOTO') && r.target.chain === c.name));
+        if (refs.length) fail(`chain "${c.name}" is still referenced from "${refs[0].name}"`);
+      }
+      for (const c of users) table.chains.delete(c.name);
+      return;
+    }
+    default:
+      fail(`unknown command "${cmd}" (want -A, -I, -D, -R, -N, -F, -X, -P, :CHAIN, COMMIT)`);
+  }
+}
+
+function declareChain(table: Table, name: string, n: number, fail: Fail): void {
+  if (table.chains.has(name)) fail(`chain "${name}" already exists`);
   if (!/^[^\s!-][^\s]*$/.test(name)) fail(`bad chain name "${name}"`);
   if (name.length > CHAIN_NAME_MAX) fail(`chain name "${name}" is longer than ${CHAIN_NAME_MAX} characters`);
   if (TARGETS.has(name) || OTHER_TARGETS.has(name) || name === 'NONE') fail(`chain name "${name}" is a target's name`);
@@ -260,11 +302,24 @@ function tokenize(line: string): string[] {
   return out;
 }
 
+/** The protocol as a rule keeps it: tcp, udp and icmp by name whatever the spelling, others as written. */
+function protoOf(v: string, fail: Fail): string | undefined {
+  const p = protoNumber(v);
+  if (p === undefined) fail(`unsupported protocol "${v}" (want a number or one of ${Object.keys(PROTOCOLS).join(', ')})`);
+  if (p === 0) return undefined; // all
+  return p === 6 ? 'tcp' : p === 17 ? 'udp' : p === 1 ? 'icmp' : v;
+}
+
+/** Options of the protocols' own matches, loaded without -m as iptables does after -p. */
+const IMPLICIT: Record<string, MatchName> = { tcp: 'tcp', udp: 'udp', icmp: 'icmp' };
+const PORT_OPTIONS = new Set(['--sport', '--source-port', '--dport', '--destination-port']);
+
 /** Parses the words after `-A CHAIN`. */
-function parseRule(t: string[], fail: (w: string) => never): Rule {
+export function parseRule(t: string[], fail: Fail): Rule {
   const r: Rule = { target: { kind: 'NONE' }, line: 0, text: '' };
-  const mods = new Set<string>(); // loaded -m matches
+  const matches: Match[] = [];
   let target: string | null = null;
+  let goto = false;
   const topts: Record<string, string | true> = {};
   let i = 0;
   const value = (opt: string): string => {
@@ -289,232 +344,110 @@ function parseRule(t: string[], fail: (w: string) => never): Rule {
       case '-s': case '--source': case '--src':
         once(r.src, '-s');
         r.src = { ...parseCidr(value(opt), fail), invert };
-        break;
+        continue;
       case '-d': case '--destination': case '--dst':
         once(r.dst, '-d');
         r.dst = { ...parseCidr(value(opt), fail), invert };
-        break;
+        continue;
       case '-i': case '--in-interface':
         once(r.in, '-i');
         r.in = { name: parseIface(value(opt), fail), invert };
-        break;
+        continue;
       case '-o': case '--out-interface':
         once(r.out, '-o');
         r.out = { name: parseIface(value(opt), fail), invert };
-        break;
+        continue;
       case '-p': case '--protocol': {
         once(r.proto, '-p');
-        const v = value(opt).toLowerCase();
-        const p = PROTO_NUMBERS[v] ?? (v === 'tcp' || v === 'udp' || v === 'icmp' ? v : undefined);
-        if (!p) fail(`unsupported protocol "${v}" (only tcp, udp, icmp)`);
-        r.proto = p;
-        if (invert) r.protoInvert = true;
-        break;
+        const p = protoOf(value(opt).toLowerCase(), fail);
+        if (p !== undefined) {
+          r.proto = p;
+          if (invert) r.protoInvert = true;
+        }
+        continue;
       }
       case '-m': case '--match': {
         noInvert();
         const m = value(opt);
-        if (!['tcp', 'udp', 'conntrack', 'state', 'addrtype', 'comment'].includes(m)) fail(`unsupported match "-m ${m}"`);
-        if ((m === 'tcp' || m === 'udp') && (r.proto !== m || r.protoInvert)) fail(`"-m ${m}" needs "-p ${m}" before it`);
-        mods.add(m);
-        break;
+        if (!(m in MODULES)) fail(OTHER_MATCHES.has(m) ? `unsupported match "-m ${m}"` : `unknown match "-m ${m}"`);
+        matches.push(newMatch(m as MatchName));
+        continue;
       }
-      case '--sport': case '--source-port': case '--source-ports':
-      case '--dport': case '--destination-port': case '--destination-ports': {
-        const dst = opt.startsWith('--d');
-        const name = dst ? '--dport' : '--sport';
-        if (!r.proto || r.protoInvert || (r.proto !== 'tcp' && r.proto !== 'udp')) fail(`"${name}" needs "-p tcp" or "-p udp"`);
-        // iptables loads the protocol's match implicitly after -p tcp|udp.
-        once(dst ? r.dport : r.sport, name);
-        const pr = { ...parsePorts(value(opt), fail), invert };
-        if (dst) r.dport = pr;
-        else r.sport = pr;
-        break;
-      }
-      case '--ctstate': case '--state': {
-        const mod = opt === '--ctstate' ? 'conntrack' : 'state';
-        if (!mods.has(mod)) fail(`unknown option "${opt}" (needs "-m ${mod}" before it)`);
-        once(r.ctstate, opt);
-        const names = value(opt).split(',');
-        const set = new Set<string>();
-        for (const s of names) {
-          if (!(CT_STATES as readonly string[]).includes(s)) fail(`unsupported state "${s}" (want ${CT_STATES.join(', ')})`);
-          set.add(s);
-        }
-        r.ctstate = CT_STATES.filter((s) => set.has(s));
-        if (invert) r.ctstateInvert = true;
-        break;
-      }
-      case '--src-type': case '--dst-type': {
-        if (!mods.has('addrtype')) fail(`unknown option "${opt}" (needs "-m addrtype" before it)`);
-        const v = value(opt);
-        if (v !== 'LOCAL') fail(`unsupported address type "${v}" (only LOCAL)`);
-        if (opt === '--src-type') {
-          once(r.srcType, opt);
-          r.srcType = { type: 'LOCAL', invert };
-        } else {
-          once(r.dstType, opt);
-          r.dstType = { type: 'LOCAL', invert };
-        }
-        break;
-      }
-      case '--comment':
+      case '-j': case '--jump': case '-g': case '--goto':
         noInvert();
-        if (!mods.has('comment')) fail(`unknown option "${opt}" (needs "-m comment" before it)`);
-        once(r.comment, opt);
-        if (i >= t.length) fail('option "--comment" needs a value');
-        r.comment = t[i++];
-        break;
-      case '-j': case '--jump':
-        noInvert();
-        if (target !== null) fail('option "-j" given twice');
+        if (target !== null) fail(`option "${opt.startsWith('-g') || opt === '--goto' ? '-g' : '-j'}" given twice (or -j and -g)`);
         target = value(opt);
-        break;
-      case '--to-destination': case '--to-source': case '--to-ports': case '--to':
-        noInvert();
-        if (target === null) fail(`unknown option "${opt}" (a target option before -j)`);
-        if (opt in topts) fail(`option "${opt}" given twice`);
-        topts[opt] = value(opt);
-        break;
-      case '--random': case '--random-fully': case '--persistent':
-        noInvert();
-        if (target === null) fail(`unknown option "${opt}" (a target option before -j)`);
-        if (opt === '--persistent') fail('unsupported option "--persistent"');
-        if (opt in topts) fail(`option "${opt}" given twice`);
-        topts[opt] = true;
-        break;
-      default:
-        fail(`unknown option "${opt}"`);
+        goto = opt === '-g' || opt === '--goto';
+        continue;
+      case '-f': case '--fragment':
+        fail('unsupported option "-f"');
+    }
+    if (opt in TARGET_OPTIONS) {
+      noInvert();
+      if (target === null) fail(`unknown option "${opt}" (a target option before -j)`);
+      if (opt in topts) fail(`option "${opt}" given twice`);
+      topts[opt] = TARGET_OPTIONS[opt] === 'flag' ? true : value(opt);
+      continue;
+    }
+    let m: Match | undefined;
+    for (let k = matches.length - 1; k >= 0 && !m; k--) if (takesOption(matches[k].m, opt)) m = matches[k];
+    if (!m) {
+      const implicit = r.proto !== undefined && !r.protoInvert ? IMPLICIT[r.proto] : undefined;
+      if (implicit && takesOption(implicit, opt)) {
+        m = newMatch(implicit);
+        matches.push(m);
+      } else if (PORT_OPTIONS.has(opt)) {
+        fail(`"${opt.startsWith('--d') ? '--dport' : '--sport'}" needs "-p tcp" or "-p udp"`);
+      } else {
+        const owner = (Object.keys(MODULES) as MatchName[]).find((k) => takesOption(k, opt));
+        fail(owner ? `unknown option "${opt}" (needs "-m ${owner}" before it)` : `unknown option "${opt}"`);
+      }
+    }
+    parseMatchOption(m!, { opt, invert, fail, value: () => value(opt) });
+  }
+  for (const m of matches) {
+    checkMatch(m, fail);
+    const need = m.m === 'tcp' || m.m === 'udp' || m.m === 'icmp' ? m.m : undefined;
+    if (need && (r.proto !== need || r.protoInvert)) fail(`"-m ${m.m}" needs "-p ${need}"`);
+    if (m.m === 'multiport' && (r.protoInvert || r.proto === undefined || ![6, 17, 132, 136].includes(protoNumber(r.proto)!))) {
+      fail('"-m multiport" needs "-p tcp", "-p udp", "-p sctp" or "-p udplite"');
     }
   }
-  r.target = parseTarget(target, topts, r, fail);
+  if (matches.length) r.matches = matches;
+  r.target = parseTarget(target, goto, topts, r, fail);
   return r;
 }
 
-function parseTarget(name: string | null, o: Record<string, string | true>, r: Rule, fail: (w: string) => never): Target {
-  const allow = (...ok: string[]) => {
-    for (const k of Object.keys(o)) if (!ok.includes(k)) fail(`unknown option "${k}" for target ${name}`);
-  };
-  const portsNeedProto = () => {
-    if (!r.proto || r.protoInvert || (r.proto !== 'tcp' && r.proto !== 'udp')) fail(`${name} with ports needs "-p tcp" or "-p udp"`);
-  };
-  if (name === null) {
-    allow();
-    return { kind: 'NONE' };
-  }
-  switch (name) {
-    case 'ACCEPT': case 'DROP': case 'RETURN':
-      allow();
-      return { kind: name };
-    case 'DNAT': case 'SNAT': {
-      const key = name === 'DNAT' ? '--to-destination' : '--to-source';
-      allow(key, '--random', ...(name === 'SNAT' ? ['--random-fully'] : []));
-      const v = o[key];
-      if (typeof v !== 'string') fail(`${name} needs "${key}"`);
-      const m = /^(\d+\.\d+\.\d+\.\d+)(?:-(\d+\.\d+\.\d+\.\d+))?(?::(\d+)(?:-(\d+))?)?$/.exec(v as string);
-      if (!m) fail(`bad ${key} "${v}" (want ip[-ip][:port[-port]])`);
-      const t: Target & { kind: 'DNAT' | 'SNAT' } = { kind: name, addr: parseIp(m![1], fail) };
-      if (m![2] !== undefined) {
-        t.addrHi = parseIp(m![2], fail);
-        if (t.addrHi < t.addr) fail(`bad address range "${m![1]}-${m![2]}"`);
-      }
-      if (m![3] !== undefined) {
-        portsNeedProto();
-        const lo = parsePort(m![3], fail);
-        const hi = m![4] !== undefined ? parsePort(m![4], fail) : lo;
-        if (hi < lo) fail(`bad port range "${m![3]}-${m![4]}"`);
-        t.portLo = lo;
-        t.portHi = hi;
-      }
-      if (o['--random']) t.random = true;
-      if (o['--random-fully']) (t as { randomFully?: boolean }).randomFully = true;
-      return t;
-    }
-    case 'MASQUERADE': {
-      allow('--to-ports', '--random', '--random-fully');
-      const t: Target & { kind: 'MASQUERADE' } = { kind: 'MASQUERADE', random: o['--random'] === true };
-      if (o['--random-fully']) t.randomFully = true;
-      const v = o['--to-ports'];
-      if (typeof v === 'string') {
-        portsNeedProto();
-        const m = /^(\d+)(?:-(\d+))?$/.exec(v);
-        if (!m) fail(`bad --to-ports "${v}" (want port[-port])`);
-        const lo = parsePort(m![1], fail);
-        const hi = m![2] !== undefined ? parsePort(m![2], fail) : lo;
-        if (hi < lo) fail(`bad port range "${v}"`);
-        t.portLo = lo;
-        t.portHi = hi;
-      }
-      return t;
-    }
-    default:
-      allow();
-      if (OTHER_TARGETS.has(name)) fail(`unsupported target "${name}"`);
-      return { kind: 'JUMP', chain: name };
-  }
-}
-
-function parseIp(s: string, fail: (w: string) => never): number {
-  try {
-    return parseIPv4(s);
-  } catch {
-    return fail(`bad address "${s}"`);
-  }
-}
-
-function parseCidr(s: string, fail: (w: string) => never): { addr: number; plen: number } {
-  const [ip, len, ...rest] = s.split('/');
-  if (rest.length) fail(`bad address "${s}"`);
-  const addr = parseIp(ip, fail);
-  let plen = 32;
-  if (len !== undefined) {
-    if (/^\d{1,2}$/.test(len) && Number(len) <= 32) plen = Number(len);
-    else if (len.includes('.')) {
-      // A dotted mask must be contiguous ones.
-      const m = parseIp(len, fail);
-      plen = Math.clz32(~m >>> 0);
-      if (m !== maskOf(plen)) fail(`non-contiguous netmask "${len}"`);
-    } else fail(`bad prefix length "${len}"`);
-  }
-  return { addr: (addr & maskOf(plen)) >>> 0, plen };
-}
-
-function parseIface(s: string, fail: (w: string) => never): string {
+function parseIface(s: string, fail: Fail): string {
   if (s.length === 0 || s.length > IFNAME_MAX) fail(`bad interface name "${s}" (1..${IFNAME_MAX} characters)`);
   if (/[\s/]/.test(s)) fail(`bad interface name "${s}"`);
   return s;
 }
 
-function parsePort(s: string, fail: (w: string) => never): number {
-  if (!/^\d{1,5}$/.test(s) || Number(s) > 65535) fail(`bad port "${s}"`);
-  return Number(s);
-}
-
-function parsePorts(s: string, fail: (w: string) => never): { lo: number; hi: number } {
-  const m = /^(\d*)(?::(\d*))?$/.exec(s);
-  if (!m || (m[1] === '' && m[2] === undefined)) fail(`bad port or range "${s}"`);
-  const lo = m![1] === '' ? 0 : parsePort(m![1], fail);
-  const hi = m![2] === undefined ? lo : m![2] === '' ? 65535 : parsePort(m![2], fail);
-  if (hi < lo) fail(`bad port range "${s}" (first port above the last)`);
-  return { lo, hi };
-}
-
 // ---------------------------------------------------------------------------
 // Checks
 
+const NO_IN = ['OUTPUT', 'POSTROUTING'];
+const NO_OUT = ['PREROUTING', 'INPUT'];
+
 /** Rules that must hold wherever the rule sits (iptables checks them at -A). */
-function checkRuleIn(table: TableName, chain: string, r: Rule, fail: (w: string) => never): void {
+function checkRuleIn(table: TableName, chain: string, r: Rule, fail: Fail): void {
   const k = r.target.kind;
   if ((k === 'DNAT' || k === 'SNAT' || k === 'MASQUERADE') && table !== 'nat') fail(`${k} is only valid in the nat table`);
-  if (k === 'JUMP') {
+  if (k === 'REJECT' && table !== 'filter') fail('REJECT is only valid in the filter table');
+  if (k === 'NOTRACK' && table !== 'raw') fail(`${r.target.kind === 'NOTRACK' ? r.target.name : k} is only valid in the raw table`);
+  if (k === 'JUMP' || k === 'GOTO') {
     const c = (r.target as { chain: string }).chain;
     if (BUILTIN_CHAINS[table].includes(c)) fail(`cannot jump to built-in chain "${c}"`);
   }
   // iptables refuses -i where there is no input device, -o where there is no output device.
-  if (r.in && (chain === 'OUTPUT' || chain === 'POSTROUTING')) fail(`"-i" is not valid in ${chain}`);
-  if (r.out && (chain === 'PREROUTING' || (chain === 'INPUT'))) fail(`"-o" is not valid in ${chain}`);
-  if ((r.sport || r.dport) && (r.protoInvert || (r.proto !== 'tcp' && r.proto !== 'udp'))) {
-    fail(`"${r.sport ? '--sport' : '--dport'}" needs "-p tcp" or "-p udp"`);
+  if (r.in && NO_IN.includes(chain)) fail(`"-i" is not valid in ${chain}`);
+  if (r.out && NO_OUT.includes(chain)) fail(`"-o" is not valid in ${chain}`);
+  for (const m of r.matches ?? []) {
+    if (m.m === 'rpfilter' && table !== 'raw' && table !== 'mangle') fail('"-m rpfilter" is only valid in the raw and mangle tables');
+    if (m.m === 'rpfilter' && BUILTIN_CHAINS[table].includes(chain) && chain !== 'PREROUTING') fail(`"-m rpfilter" is only valid in PREROUTING, not ${chain}`);
+    if (m.m === 'addrtype' && m.limitIn && NO_IN.includes(chain)) fail(`"--limit-iface-in" is not valid in ${chain}`);
+    if (m.m === 'addrtype' && m.limitOut && NO_OUT.includes(chain)) fail(`"--limit-iface-out" is not valid in ${chain}`);
   }
 }
 
@@ -530,7 +463,7 @@ function reachedFrom(t: Table): Map<string, Set<string>> {
       const c = t.chains.get(stack.pop()!)!;
       from.get(c.name)!.add(b.name);
       for (const r of c.rules) {
-        if (r.target.kind !== 'JUMP') continue;
+        if (r.target.kind !== 'JUMP' && r.target.kind !== 'GOTO') continue;
         const to = r.target.chain;
         if (t.chains.has(to) && !seen.has(to)) {
           seen.add(to);
@@ -542,19 +475,24 @@ function reachedFrom(t: Table): Map<string, Set<string>> {
   return from;
 }
 
-function ruleFail(r: Rule, chain: string, index: number): (w: string) => never {
+function ruleFail(r: Rule, chain: string, index: number): Fail {
   return (what: string) => {
     if (r.line > 0) throw new RulesetError(`line ${r.line}: ${what} in "${r.text}"`, r.line, r.text);
     throw new RulesetError(`rule ${index + 1} of chain ${chain}: ${what}`, 0, r.text);
   };
 }
 
-/** Whole-table checks: jumps to missing chains, loops, where NAT targets may be. */
-function checkTable(name: TableName, t: Table): void {
+/** Whole-table checks: jumps to missing chains, loops, where NAT targets and rpfilter may be, sets that do not exist. */
+function checkTable(name: TableName, t: Table, sets?: (name: string) => boolean): void {
   for (const c of t.chains.values()) {
     c.rules.forEach((r, i) => {
-      if (r.target.kind === 'JUMP' && !t.chains.has(r.target.chain)) {
+      if ((r.target.kind === 'JUMP' || r.target.kind === 'GOTO') && !t.chains.has(r.target.chain)) {
         ruleFail(r, c.name, i)(`jump to unknown chain or target "${r.target.chain}"`);
+      }
+      if (sets) {
+        for (const m of r.matches ?? []) {
+          if (m.m === 'set' && !sets(m.name)) ruleFail(r, c.name, i)(`set "${m.name}" doesn't exist (ipset.load it first)`);
+        }
       }
     });
   }
@@ -566,7 +504,7 @@ function checkTable(name: TableName, t: Table): void {
     path.push(cn);
     const c = t.chains.get(cn)!;
     c.rules.forEach((r, i) => {
-      if (r.target.kind !== 'JUMP') return;
+      if (r.target.kind !== 'JUMP' && r.target.kind !== 'GOTO') return;
       const to = r.target.chain;
       const s = state.get(to);
       if (s === 1) {
@@ -579,18 +517,22 @@ function checkTable(name: TableName, t: Table): void {
     state.set(cn, 2);
   };
   for (const c of t.chains.values()) if (!state.has(c.name)) visit(c.name);
-  if (name !== 'nat') return;
   const from = reachedFrom(t);
   for (const c of t.chains.values()) {
     const bs = from.get(c.name)!;
     c.rules.forEach((r, i) => {
       const k = r.target.kind;
-      const ok = k === 'DNAT' ? ['PREROUTING', 'OUTPUT'] : k === 'SNAT' || k === 'MASQUERADE' ? ['POSTROUTING', 'INPUT'] : null;
-      if (!ok) return;
-      const bad = [...bs].filter((b) => !ok.includes(b));
-      if (bad.length) {
-        const via = c.builtin ? '' : ` (chain "${c.name}" is reached from ${bad.join(', ')})`;
-        ruleFail(r, c.name, i)(`${k} is only valid in ${ok.join(' and ')} and chains reached from them${via}`);
+      const ok = name !== 'nat' ? null : k === 'DNAT' ? ['PREROUTING', 'OUTPUT'] : k === 'SNAT' || k === 'MASQUERADE' ? ['POSTROUTING', 'INPUT'] : null;
+      if (ok) {
+        const bad = [...bs].filter((b) => !ok.includes(b));
+        if (bad.length) {
+          const via = c.builtin ? '' : ` (chain "${c.name}" is reached from ${bad.join(', ')})`;
+          ruleFail(r, c.name, i)(`${k} is only valid in ${ok.join(' and ')} and chains reached from them${via}`);
+        }
+      }
+      if (!c.builtin && (r.matches ?? []).some((m) => m.m === 'rpfilter')) {
+        const bad = [...bs].filter((b) => b !== 'PREROUTING');
+        if (bad.length) ruleFail(r, c.name, i)(`"-m rpfilter" is only valid in PREROUTING (chain "${c.name}" is reached from ${bad.join(', ')})`);
       }
     });
   }
@@ -601,8 +543,9 @@ function checkTable(name: TableName, t: Table): void {
  * and matches where they may be, jumps, loops. Throws RulesetError.
  */
 export function validateRuleset(rs: Ruleset): void {
-  for (const name of ['filter', 'nat'] as const) {
+  for (const name of TABLES) {
     const t = rs.tables[name];
+    if (!t) throw new RulesetError(`table ${name} missing`, 0, '');
     for (const b of BUILTIN_CHAINS[name]) {
       const c = t.chains.get(b);
       if (!c || !c.builtin) throw new RulesetError(`table ${name}: built-in chain ${b} missing`, 0, '');
@@ -626,11 +569,6 @@ function bang(invert: boolean | undefined): string {
   return invert ? '! ' : '';
 }
 
-/** As xtables_save_string: always in double quotes, `"` and `\` escaped. */
-function quote(s: string): string {
-  return `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
-}
-
 /** One rule as iptables-save prints it, from `-A CHAIN` on. */
 export function formatRule(chain: string, r: Rule): string {
   const w: string[] = ['-A', chain];
@@ -639,59 +577,45 @@ export function formatRule(chain: string, r: Rule): string {
   if (r.in) w.push(`${bang(r.in.invert)}-i ${r.in.name}`);
   if (r.out) w.push(`${bang(r.out.invert)}-o ${r.out.name}`);
   if (r.proto) w.push(`${bang(r.protoInvert)}-p ${r.proto}`);
-  if (r.sport || r.dport) {
-    w.push(`-m ${r.proto}`);
-    const ports = (p: PortMatch) => (p.lo === p.hi ? `${p.lo}` : `${p.lo}:${p.hi}`);
-    if (r.sport) w.push(`${bang(r.sport.invert)}--sport ${ports(r.sport)}`);
-    if (r.dport) w.push(`${bang(r.dport.invert)}--dport ${ports(r.dport)}`);
-  }
-  if (r.ctstate) w.push(`-m conntrack ${bang(r.ctstateInvert)}--ctstate ${r.ctstate.join(',')}`);
-  if (r.srcType || r.dstType) {
-    w.push('-m addrtype');
-    if (r.srcType) w.push(`${bang(r.srcType.invert)}--src-type ${r.srcType.type}`);
-    if (r.dstType) w.push(`${bang(r.dstType.invert)}--dst-type ${r.dstType.type}`);
-  }
-  if (r.comment !== undefined) w.push(`-m comment --comment ${quote(r.comment)}`);
-  const t = r.target;
-  const ports = (lo?: number, hi?: number) => (lo === undefined ? '' : lo === hi ? `:${lo}` : `:${lo}-${hi}`);
-  const range = (a: number, b?: number) => formatIp(a) + (b === undefined ? '' : `-${formatIp(b)}`);
-  switch (t.kind) {
-    case 'NONE':
-      break;
-    case 'JUMP':
-      w.push(`-j ${t.chain}`);
-      break;
-    case 'DNAT':
-      w.push(`-j DNAT --to-destination ${range(t.addr, t.addrHi)}${ports(t.portLo, t.portHi)}`);
-      if (t.random) w.push('--random');
-      break;
-    case 'SNAT':
-      w.push(`-j SNAT --to-source ${range(t.addr, t.addrHi)}${ports(t.portLo, t.portHi)}`);
-      if (t.random) w.push('--random');
-      if (t.randomFully) w.push('--random-fully');
-      break;
-    case 'MASQUERADE':
-      w.push('-j MASQUERADE');
-      if (t.portLo !== undefined) w.push(`--to-ports ${ports(t.portLo, t.portHi).slice(1)}`);
-      if (t.random) w.push('--random');
-      if (t.randomFully) w.push('--random-fully');
-      break;
-    default:
-      w.push(`-j ${t.kind}`);
-  }
+  for (const m of r.matches ?? []) w.push(printMatch(m));
+  const t = printTarget(r.target);
+  if (t) w.push(t);
   return w.join(' ');
 }
 
-/** The ruleset as iptables-save prints it (nat, then filter). */
-export function formatRuleset(rs: Ruleset): string {
+/** Counters to print: those the data plane kept, by table, chain and rule index (the chain's rule count: its policy). */
+export type CounterSource = (table: TableName, chain: string, index: number) => Counters | undefined;
+
+export interface FormatOptions {
+  /** Where the counters come from; default: those the rules were loaded with. */
+  counters?: CounterSource;
+  /** Each rule's counters before it, as `iptables-save -c` prints them. */
+  ruleCounters?: boolean;
+}
+
+/** User chains in the order iptables-save lists them (libiptc keeps them sorted by name, byte by byte). */
+export function userChains(t: Table): Chain[] {
+  return [...t.chains.values()].filter((c) => !c.builtin).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** The ruleset as iptables-save prints it (raw, mangle, nat, filter; only the tables present). */
+export function formatRuleset(rs: Ruleset, opts: FormatOptions = {}): string {
   const out: string[] = [];
-  for (const name of ['nat', 'filter'] as const) {
+  const counted = (table: TableName, c: Chain, i: number, own?: Counters) => {
+    const x = opts.counters?.(table, c.name, i) ?? own ?? { packets: 0, bytes: 0 };
+    return `[${x.packets}:${x.bytes}]`;
+  };
+  for (const name of rs.present ?? TABLES) {
     const t = rs.tables[name];
+    const builtins = BUILTIN_CHAINS[name].map((b) => t.chains.get(b)!);
+    const chains = [...builtins, ...userChains(t)];
     out.push(`*${name}`);
-    for (const b of BUILTIN_CHAINS[name]) out.push(`:${b} ${t.chains.get(b)?.policy ?? 'ACCEPT'} [0:0]`);
-    for (const c of t.chains.values()) if (!c.builtin) out.push(`:${c.name} - [0:0]`);
-    for (const c of t.chains.values()) for (const r of c.rules) out.push(formatRule(c.name, r));
+    for (const c of builtins) out.push(`:${c.name} ${c.policy ?? 'ACCEPT'} ${counted(name, c, c.rules.length, c.counters)}`);
+    for (const c of chains) if (!c.builtin) out.push(`:${c.name} - [0:0]`);
+    for (const c of chains) {
+      c.rules.forEach((r, i) => out.push(opts.ruleCounters ? `${counted(name, c, i, r.counters)} ${formatRule(c.name, r)}` : formatRule(c.name, r)));
+    }
     out.push('COMMIT');
   }
-  return out.join('\n') + '\n';
+  return out.length ? out.join('\n') + '\n' : '';
 }

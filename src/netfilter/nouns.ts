@@ -1,12 +1,13 @@
-// The host's netfilter nouns: `rules` (iptables-save in, compiled into the
-// data plane) and `conntrack` (list, flush, limits), over the conntrack table
-// the data plane keeps (assembly/tables/conntrack.ts).
+// The host's netfilter nouns: `conntrack` (list, flush, limits), over the
+// conntrack table the data plane keeps (assembly/tables/conntrack.ts); and,
+// from ./rules-noun.ts, `rules` (iptables-save in, compiled into the data
+// plane) and `ipset`.
 import * as L from '../engine/layout.gen.js';
 import { formatIPv4, parseIPv4 } from '../packet/addr.js';
-import { parseIptables, formatRuleset, emptyRuleset, type Ruleset } from './iptables.js';
-import { compileRuleset } from './compile.js';
 import { TCP_STATE_NAMES } from './tcp-states.js';
-import { growConntrack, tupleSlots, type GrowthEnv } from '../tables/growth.js';
+import { bysrcBytes, growConntrack, tupleSlots, type GrowthEnv } from '../tables/growth.js';
+
+export { RulesNoun, IpsetNoun } from './rules-noun.js';
 
 /** What the nouns need of their host. */
 export interface NetfilterHost {
@@ -55,6 +56,8 @@ export interface ConnInfo {
   snat: boolean;
   dnat: boolean;
   packets: number;
+  /** The connection's mark (CONNMARK). */
+  mark: number;
 }
 
 export interface ConnFilter {
@@ -71,6 +74,8 @@ export interface ConnFilter {
 
 export class ConntrackNoun {
   private maxConns = L.CT_DEFAULT_MAX;
+  /** Called once the table's header exists, to fill in what others keep there (ipsets, the random state). */
+  onCreate?: (ct: number) => void;
 
   constructor(private readonly host: NetfilterHost) {}
 
@@ -88,7 +93,9 @@ export class ConntrackNoun {
     d.setUint32(hdr + L.CT_CAP, cap, true);
     d.setUint32(hdr + L.CT_TUPLES, h.engine.alloc(slots * L.TUPLE_SIZE), true);
     d.setUint32(hdr + L.CT_MASK, slots - 1, true);
+    d.setUint32(hdr + L.CT_BYSRC, h.engine.alloc(bysrcBytes(slots)), true);
     d.setUint32(hdr + L.CT_MAX, this.maxConns, true);
+    this.onCreate?.(hdr);
     d.setUint32(h.ptr + L.H_CT, hdr, true);
     return hdr;
   }
@@ -153,7 +160,7 @@ export class ConntrackNoun {
       if (!c.seenReply) parts.push('[UNREPLIED]');
       parts.push(t(c.reply));
       if (c.assured) parts.push('[ASSURED]');
-      parts.push('mark=0 use=1');
+      parts.push(`mark=${c.mark} use=1`);
       return parts.join(' ');
     }).join('\n');
   }
@@ -223,6 +230,7 @@ export class ConntrackNoun {
       snat: (status & L.CS_SRC_NAT) !== 0,
       dnat: (status & L.CS_DST_NAT) !== 0,
       packets: dv.getUint32(c + L.CN_PACKETS, true),
+      mark: dv.getUint32(c + L.CN_MARK, true),
     };
   }
 }
@@ -231,48 +239,4 @@ const FILTER_KEYS = ['proto', 'src', 'dst', 'sport', 'dport', 'replySrc', 'reply
 
 function checkNow(what: string, now: number): void {
   if (!Number.isInteger(now) || now < 0 || now > 0xffff_ffff) throw new Error(`${what}: now must be an integer number of ms, got ${now}`);
-}
-
-export class RulesNoun {
-  private ruleset: Ruleset = emptyRuleset();
-  private blob?: { ptr: number; size: number };
-  private compiledFor = '';
-
-  constructor(private readonly host: NetfilterHost, private readonly conntrack: ConntrackNoun) {}
-
-  /**
-   * Loads `iptables-save` text (this subset). A line it cannot take is an
-   * error naming the line, and the rules in force stay as they were.
-   */
-  load(text: string): void {
-    if (typeof text !== 'string') throw new Error(`rules load: the rules must be iptables-save text, got ${JSON.stringify(text) ?? String(text)}`);
-    const rs = parseIptables(text);
-    this.install(rs);
-  }
-
-  /** The rules in force, as `iptables-save` prints them. */
-  save(): string {
-    return formatRuleset(this.ruleset);
-  }
-
-  /** Recompiles when the links changed (interface patterns are per link). */
-  refresh(): void {
-    if (!this.blob) return;
-    const names = this.host.linkNames().join('\0');
-    if (names !== this.compiledFor) this.install(this.ruleset);
-  }
-
-  private install(rs: Ruleset): void {
-    const h = this.host;
-    const names = h.linkNames();
-    const { blob } = compileRuleset(rs, names);
-    const ct = this.conntrack.region();
-    const ptr = h.engine.alloc(blob.length);
-    h.engine.u8.set(blob, ptr);
-    h.engine.dv.setUint32(ct + L.CT_RULES, ptr, true);
-    if (this.blob) h.engine.arena.release(this.blob.ptr, this.blob.size);
-    this.blob = { ptr, size: blob.length };
-    this.ruleset = rs;
-    this.compiledFor = names.join('\0');
-  }
 }

@@ -2,11 +2,15 @@
 // Calico): pods with a /32 and 169.254.1.1 as gateway, cali interfaces with
 // ee:ee:ee:ee:ee:ee and proxy ARP, /26 blocks with a local blackhole, routes
 // to other nodes' blocks through tunl0 (IPIP) or eth0 (native), and Felix's
-// IPIP allowlist.
+// IPIP allowlist. In IPIP modes pods and cali interfaces take the tunnel's
+// MTU and tunl0 carries the node's tunnel address (the first of its block),
+// as Calico sets them; with `felix`, each node loads Felix's own rules and
+// ipsets (felix.ts).
 import { Host } from '../host.js';
 import { Network, type NetworkOptions } from '../network.js';
 import { Engine, defaultEngine } from '../engine/engine.js';
 import { formatIPv4, parseCidr, networkOf } from '../packet/addr.js';
+import { felixIpsets, felixRules, FELIX_ALLOW, type FelixAllow } from './felix.js';
 
 export type IpipMode = 'Always' | 'CrossSubnet' | 'Never';
 
@@ -22,6 +26,12 @@ export interface CalicoOptions {
   tunnelMtu?: number;
   /** MASQUERADE traffic from the pool to anywhere outside it (the pool's natOutgoing). */
   natOutgoing?: boolean;
+  /**
+   * Felix's rules on every node (raw, mangle, filter, nat; cali-* chains
+   * and their ipsets), with a policy letting in, from the pool's pods, what
+   * `allow` lists (default: udp/5201 and ICMP).
+   */
+  felix?: boolean | { allow?: FelixAllow[] };
   engine?: Engine;
 }
 
@@ -37,6 +47,8 @@ export interface CalicoNode {
   ip: string;
   subnet: number;
   block: string;
+  /** tunl0's address (IPIP modes). */
+  tunnelAddr?: string;
   pods: CalicoPod[];
 }
 
@@ -78,6 +90,9 @@ export function buildCalico(opts: CalicoOptions): CalicoCluster {
   const subnetOf = (i: number) => Math.floor(i / perSubnet);
   const blockOf = (i: number, b = 0) => networkOf(pool.addr, pool.plen) + (i * blocksPerNode + b) * 64;
   const allNodes = Array.from({ length: opts.nodes }, (_, i) => nodeIp(i));
+  const tunnelMtu = opts.tunnelMtu ?? 1480;
+  // Calico's veth MTU: the tunnel's when pods may be reached through it.
+  const podMtu = mode !== 'Never' ? tunnelMtu : undefined;
 
   const cluster: CalicoCluster = { engine, nodes: [], veths: [], segments: {} };
   for (let s = 0; s < subnets; s++) cluster.segments[`underlay${s}`] = [];
@@ -97,7 +112,9 @@ export function buildCalico(opts: CalicoOptions): CalicoCluster {
     host.link.add({ name: 'eth0', type: 'ether', mac: nodeMac(i + 1) });
     host.addr.add('eth0', `${nodeIp(i)}/24`);
     host.route.add({ dst: 'default', via: `192.168.${subnetOf(i)}.1` });
-    host.link.add({ name: 'tunl0', type: 'ipip', mtu: opts.tunnelMtu ?? 1480, pmtudisc: false, peers: allNodes });
+    host.link.add({ name: 'tunl0', type: 'ipip', mtu: tunnelMtu, pmtudisc: false, peers: allNodes });
+    const tunnelAddr = mode !== 'Never' ? formatIPv4(blockOf(i)) : undefined;
+    if (tunnelAddr) host.addr.add('tunl0', `${tunnelAddr}/32`);
     cluster.segments[`underlay${subnetOf(i)}`].push(`${name}:eth0`);
     const pods: CalicoPod[] = [];
     for (let b = 0; b < blocksPerNode; b++) host.route.add({ dst: `${formatIPv4(blockOf(i, b))}/${blockSize}`, type: 'blackhole' });
@@ -105,17 +122,17 @@ export function buildCalico(opts: CalicoOptions): CalicoCluster {
       // The block's network address is a usable pod address in Calico IPAM; skip it anyway for clarity.
       const podIp = formatIPv4(blockOf(i, Math.floor(p / 63)) + (p % 63) + 1);
       const cali = `cali${(i + 1).toString(16).padStart(4, '0')}${p.toString(16).padStart(4, '0')}`.slice(0, 15);
-      host.link.add({ name: cali, type: 'veth', mac: CALI_MAC, proxyArp: true });
+      host.link.add({ name: cali, type: 'veth', mac: CALI_MAC, proxyArp: true, mtu: podMtu });
       host.route.add({ dst: `${podIp}/32`, dev: cali });
       const pod = new Host({ name: `${name}-pod${p + 1}`, engine, neighSlots: 8 });
-      pod.link.add({ name: 'eth0', type: 'veth' });
+      pod.link.add({ name: 'eth0', type: 'veth', mtu: podMtu });
       pod.addr.add('eth0', `${podIp}/32`);
       pod.route.add({ dst: `${GATEWAY}/32`, dev: 'eth0' });
       pod.route.add({ dst: 'default', via: GATEWAY, dev: 'eth0' });
       pods.push({ host: pod, ip: podIp, cali });
       cluster.veths.push([`${name}:${cali}`, `${pod.name}:eth0`]);
     }
-    cluster.nodes.push({ host, ip: nodeIp(i), subnet: subnetOf(i), block: `${formatIPv4(blockOf(i))}/${blockSize}`, pods });
+    cluster.nodes.push({ host, ip: nodeIp(i), subnet: subnetOf(i), block: `${formatIPv4(blockOf(i))}/${blockSize}`, tunnelAddr, pods });
   }
 
   // Routes to every other node's blocks, as BIRD programs them.
@@ -133,7 +150,18 @@ export function buildCalico(opts: CalicoOptions): CalicoCluster {
     }
     n.host.route.addMany(specs);
   }
-  if (opts.natOutgoing) {
+  if (opts.felix) {
+    const allow = (typeof opts.felix === 'object' ? opts.felix.allow : undefined) ?? FELIX_ALLOW;
+    const pods = cluster.nodes.flatMap((n) => n.pods.map((p) => p.ip));
+    for (const n of cluster.nodes) {
+      const spec = {
+        nodes: allNodes, pool: opts.pool ?? '10.244.0.0/16', ipip: mode !== 'Never', tunnelAddr: n.tunnelAddr,
+        natOutgoing: opts.natOutgoing ?? false, endpoints: n.pods.map((p) => ({ iface: p.cali, ip: p.ip })), pods, allow,
+      };
+      n.host.ipset.load(felixIpsets(spec));
+      n.host.rules.load(felixRules(spec));
+    }
+  } else if (opts.natOutgoing) {
     const rules = natOutgoingRules(opts.pool ?? '10.244.0.0/16');
     for (const n of cluster.nodes) n.host.rules.load(rules);
   }

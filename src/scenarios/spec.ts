@@ -42,6 +42,8 @@ export interface CalicoShorthand {
   subnets?: number;
   tunnelMtu?: number;
   natOutgoing?: boolean;
+  /** Felix's own rules and ipsets on every node (buildCalico's felix). */
+  felix?: boolean;
 }
 
 export interface Scenario {
@@ -153,7 +155,7 @@ function readPublish(f: Field): DockerShorthand['containers'][number]['publish']
 }
 
 function readCalico(f: Field): CalicoShorthand {
-  const o = f.object(['nodes', 'podsPerNode', 'ipipMode', 'pool', 'subnets', 'tunnelMtu', 'natOutgoing']);
+  const o = f.object(['nodes', 'podsPerNode', 'ipipMode', 'pool', 'subnets', 'tunnelMtu', 'natOutgoing', 'felix']);
   return {
     nodes: o.nodes.integer(1, 10_000),
     podsPerNode: o.podsPerNode.integer(0, 1000),
@@ -162,6 +164,7 @@ function readCalico(f: Field): CalicoShorthand {
     subnets: o.subnets.optInteger(1, 250),
     tunnelMtu: o.tunnelMtu.optInteger(MIN_MTU, MAX_MTU),
     natOutgoing: o.natOutgoing.optBoolean(),
+    felix: o.felix.optBoolean(),
   };
 }
 

@@ -30,6 +30,11 @@ export function tupleSlots(conns: number): number {
   return 1 << Math.ceil(Math.log2(conns * 4));
 }
 
+/** The heads of the by-source chains (nf_nat_bysource): a u32 for every 4 tuple slots. */
+export function bysrcBytes(slots: number): number {
+  return (slots / 4) * 4;
+}
+
 /**
  * The conntrack arrays double once half full, and grow further until `room`
  * more connections fit, up to nf_conntrack_max: a batch of n packets starts
@@ -50,11 +55,14 @@ export function growConntrack(env: GrowthEnv, host: number, room: number): void 
   const oldConns = dv.getUint32(ct + L.CT_CONNS, true);
   const oldTuples = dv.getUint32(ct + L.CT_TUPLES, true);
   const oldSlots = dv.getUint32(ct + L.CT_MASK, true) + 1;
+  const oldBysrc = dv.getUint32(ct + L.CT_BYSRC, true);
   const conns = env.alloc(next * L.CONN_SIZE);
   const tuples = env.alloc(slots * L.TUPLE_SIZE);
-  env.call('ct_grow', host, conns, next, tuples, slots - 1);
+  const bysrc = env.alloc(bysrcBytes(slots));
+  env.call('ct_grow', host, conns, next, tuples, slots - 1, bysrc);
   env.release(oldConns, cap * L.CONN_SIZE);
   env.release(oldTuples, oldSlots * L.TUPLE_SIZE);
+  env.release(oldBysrc, bysrcBytes(oldSlots));
 }
 
 /**

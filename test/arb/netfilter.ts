@@ -138,19 +138,43 @@ export interface RuleChoices {
   masq: ('lan' | 'docker' | 'snat' | 'ports' | 'random' | 'chain')[];
   dnat: ('docker' | 'lan')[];
   forwardPolicy: 'ACCEPT' | 'DROP';
-  forward: ('invalid' | 'established' | 'docker-est' | 'published' | 'docker-out' | 'lan-out' | 'wan-new' | 'chain' | 'icmp')[];
-  input: ('invalid' | 'ssh' | 'established')[];
-  output: ('icmp-invalid' | 'udp-lan')[];
+  forward: (
+    | 'invalid' | 'established' | 'docker-est' | 'published' | 'docker-out' | 'lan-out' | 'wan-new' | 'chain' | 'icmp'
+    | 'reject' | 'log' | 'set' | 'dnat-state' | 'multiport' | 'echo' | 'statistic' | 'connmark' | 'goto' | 'mark'
+  )[];
+  input: ('invalid' | 'ssh' | 'established' | 'reject' | 'broadcast')[];
+  output: ('icmp-invalid' | 'udp-lan' | 'reject')[];
+  /** raw: DNS to the gateway untracked; mangle: LAN packets marked, marks kept with the connection. */
+  raw?: ('notrack-dns' | 'notrack-out')[];
+  mangle?: ('mark-lan' | 'connmark')[];
 }
 
 export const arbRuleChoices: fc.Arbitrary<RuleChoices> = fc.record({
   masq: fc.subarray(['lan', 'docker', 'snat', 'ports', 'random', 'chain'] as const, { maxLength: 3 }),
   dnat: fc.subarray(['docker', 'lan'] as const),
   forwardPolicy: fc.constantFrom('ACCEPT' as const, 'DROP' as const),
-  forward: fc.subarray(['invalid', 'established', 'docker-est', 'published', 'docker-out', 'lan-out', 'wan-new', 'chain', 'icmp'] as const),
-  input: fc.subarray(['invalid', 'ssh', 'established'] as const),
-  output: fc.subarray(['icmp-invalid', 'udp-lan'] as const, { maxLength: 1 }),
+  forward: fc.subarray([
+    'invalid', 'established', 'docker-est', 'published', 'docker-out', 'lan-out', 'wan-new', 'chain', 'icmp',
+    'reject', 'log', 'set', 'dnat-state', 'multiport', 'echo', 'statistic', 'connmark', 'goto', 'mark',
+  ] as const, { maxLength: 8 }),
+  input: fc.subarray(['invalid', 'ssh', 'established', 'reject', 'broadcast'] as const),
+  output: fc.subarray(['icmp-invalid', 'udp-lan', 'reject'] as const, { maxLength: 1 }),
+  raw: fc.subarray(['notrack-dns', 'notrack-out'] as const),
+  mangle: fc.subarray(['mark-lan', 'connmark'] as const),
 });
+
+/** The sets the gateway's rules name (-m set). */
+export const GW_IPSETS = `create lan-net hash:net family inet hashsize 1024 maxelem 65536
+add lan-net 10.1.0.0/24
+create wan-hosts hash:ip family inet hashsize 1024 maxelem 65536
+add wan-hosts 8.8.8.8
+add wan-hosts 203.0.113.10
+create svc hash:ip,port family inet hashsize 1024 maxelem 65536
+add svc 172.17.0.2,tcp:80
+add svc 172.17.0.3,udp:53
+create any-lan list:set size 8
+add any-lan lan-net
+`;
 
 /** iptables-save text for the choices, with the gateway's device names. */
 export function buildRules(c: RuleChoices, t: GwTopology): string {
@@ -203,16 +227,63 @@ export function buildRules(c: RuleChoices, t: GwTopology): string {
       filter.push('-A FWD-EXT -p tcp -m tcp ! --dport 80 -j DROP');
     }
   }
+  for (const f of c.forward) {
+    if (f === 'reject') {
+      filter.push('-A FORWARD -i eth0 -p tcp -m tcp --dport 22 -j REJECT --reject-with tcp-reset');
+      filter.push('-A FORWARD -i eth0 -p udp -m udp --dport 53 -j REJECT --reject-with icmp-port-unreachable');
+      filter.push('-A FORWARD -s 10.1.0.11/32 -p tcp -m tcp --dport 443 -j REJECT --reject-with icmp-host-prohibited');
+    }
+    if (f === 'log') filter.push('-A FORWARD -m conntrack --ctstate NEW -m limit --limit 3/min --limit-burst 2 -j LOG --log-prefix "fw new "');
+    if (f === 'set') filter.push('-A FORWARD -m set --match-set any-lan src -m set ! --match-set wan-hosts dst -j DROP');
+    if (f === 'set') filter.push(`-A FORWARD -o ${d} -m set --match-set svc dst,dst -j ACCEPT`);
+    if (f === 'dnat-state') filter.push('-A FORWARD -m conntrack --ctstate DNAT --ctorigdstport 8080 -j ACCEPT');
+    if (f === 'multiport') filter.push('-A FORWARD -p tcp -m multiport --dports 22,443,1000:2000 -j ACCEPT');
+    if (f === 'echo') filter.push('-A FORWARD -p icmp -m icmp --icmp-type 8 -j ACCEPT');
+    if (f === 'statistic') filter.push('-A FORWARD -p udp -m statistic --mode random --probability 0.50000000000 -j DROP');
+    if (f === 'statistic') filter.push('-A FORWARD -p tcp -m statistic --mode nth --every 3 --packet 1 -j DROP');
+    if (f === 'connmark') filter.push('-A FORWARD -m connmark --mark 0x10000/0x10000 -j ACCEPT');
+    if (f === 'mark') filter.push('-A FORWARD -m mark --mark 0x10000/0x10000 -j ACCEPT');
+    if (f === 'goto') {
+      filterChains.push('LAN-OUT');
+      filter.push('-A FORWARD -i eth1 -g LAN-OUT');
+      filter.push('-A LAN-OUT -p udp -j ACCEPT');
+      filter.push('-A LAN-OUT -p tcp -m tcp --dport 443 -j DROP');
+    }
+  }
   for (const f of c.input) {
     if (f === 'invalid') filter.push('-A INPUT -m conntrack --ctstate INVALID -j DROP');
     if (f === 'ssh') filter.push('-A INPUT -i eth0 -p tcp -m tcp --dport 22 -j DROP');
     if (f === 'established') filter.push('-A INPUT -m state --state RELATED,ESTABLISHED -j ACCEPT');
+    if (f === 'reject') {
+      filter.push('-A INPUT -i eth0 -p tcp -m tcp --dport 8080 -j REJECT --reject-with tcp-reset');
+      filter.push('-A INPUT -p udp -m udp --dport 53 -m addrtype --dst-type LOCAL --limit-iface-in -j REJECT');
+    }
+    if (f === 'broadcast') filter.push('-A INPUT -m addrtype --dst-type BROADCAST,MULTICAST -j DROP');
   }
   for (const f of c.output) {
     if (f === 'icmp-invalid') filter.push('-A OUTPUT -p icmp -m conntrack --ctstate INVALID -j DROP');
     if (f === 'udp-lan') filter.push('-A OUTPUT -o eth1 -p udp -j DROP');
+    if (f === 'reject') filter.push('-A OUTPUT -o eth0 -p tcp -m tcp --dport 443 -j REJECT --reject-with tcp-reset');
   }
+  const raw: string[] = [];
+  for (const f of c.raw ?? []) {
+    if (f === 'notrack-dns') raw.push('-A PREROUTING -i eth1 -p udp -m udp --dport 53 -j CT --notrack');
+    if (f === 'notrack-out') raw.push('-A OUTPUT -p udp -m udp --sport 53 -j NOTRACK');
+  }
+  const mangle: string[] = [];
+  for (const f of c.mangle ?? []) {
+    if (f === 'mark-lan') mangle.push('-A PREROUTING -i eth1 -j MARK --set-xmark 0x10000/0x10000');
+    if (f === 'connmark') {
+      mangle.push('-A PREROUTING -j CONNMARK --restore-mark --nfmask 0xffffffff --ctmask 0xffffffff');
+      mangle.push('-A POSTROUTING -m mark --mark 0x10000/0x10000 -j CONNMARK --save-mark --nfmask 0xffffffff --ctmask 0xffffffff');
+    }
+  }
+  const tables = [
+    ...(raw.length ? ['*raw', ':PREROUTING ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ...raw, 'COMMIT'] : []),
+    ...(mangle.length ? ['*mangle', ':PREROUTING ACCEPT [0:0]', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':POSTROUTING ACCEPT [0:0]', ...mangle, 'COMMIT'] : []),
+  ];
   return [
+    ...tables,
     '*nat',
     ':PREROUTING ACCEPT [0:0]',
     ':INPUT ACCEPT [0:0]',
@@ -255,6 +326,8 @@ export type Step =
 
 export interface GwScenario {
   topology: GwTopology;
+  /** ipset save text loaded before the rules. */
+  ipsets?: string;
   rules: string;
   /** conntrack.max set before the rules are loaded (the table's arrays are sized from it). */
   maxBefore?: number;
@@ -289,6 +362,8 @@ function arbFlow(t: GwTopology, c: RuleChoices): fc.Arbitrary<FlowSpec> {
     { weight: 1, arbitrary: pair([WAN_IP, LAN_GW], [WAN_IP]) }, // the gateway to its own published port (nat OUTPUT)
   );
   const published = c.dnat.length ? [8080, 5353, 2222] : [];
+  // Ports the REJECT rules are about.
+  if (c.forward.includes('reject') || c.input.includes('reject') || c.output.includes('reject')) published.push(8080, 443);
   return fc
     .record({
       route,
@@ -408,7 +483,7 @@ export function arbGwScenario(maxFlows = 5, minFlows = 1): fc.Arbitrary<GwScenar
     .chain(({ gw, rules, max }) => {
       const topology = buildGateway(gw);
       return arbSteps(topology, rules, maxFlows, minFlows).map(({ flows, steps }) => {
-        const sc: GwScenario = { topology, rules: buildRules(rules, topology), flows, steps };
+        const sc: GwScenario = { topology, ipsets: GW_IPSETS, rules: buildRules(rules, topology), flows, steps };
         if (max[0] === 'before') sc.maxBefore = max[1];
         if (max[0] === 'after') sc.maxAfter = max[1];
         return Object.defineProperty(sc, fc.toStringMethod, { value: () => describeGwScenario(sc), enumerable: false });
@@ -422,6 +497,7 @@ export function describeGwScenario(sc: GwScenario): string {
   lines.push(`addrs ${t.addrs.map((a) => `${a.dev}:${a.cidr}`).join(' ')}; listens ${t.listens.map((l) => `${l.proto}/${l.port}`).join(' ')}`);
   if (sc.maxBefore) lines.push(`conntrack.max = ${sc.maxBefore} (before rules)`);
   if (sc.maxAfter) lines.push(`conntrack.max = ${sc.maxAfter} (after rules)`);
+  if (sc.ipsets) lines.push(sc.ipsets.trim());
   lines.push(sc.rules.trim());
   sc.flows.forEach((f, i) => lines.push(`flow ${i}: ${f.proto} ${f.client}:${f.sport} -> ${f.dst}:${f.dport}`));
   for (const s of sc.steps) lines.push(`  +${s.gap} ${JSON.stringify(s)}`);
@@ -586,7 +662,7 @@ export class FlowDriver {
 }
 
 /**
- * Many connections at once (more slots than the collector visits per batch,
+ * Many connections at once (more slots than early drop looks at,
  * a table that grows, early drop scanning many slots): 70-150 flows from the
  * inside out through MASQUERADE, each with its own source port, opened in a
  * burst, some answered, then time passes in steps across the UDP and ICMP
@@ -621,6 +697,46 @@ export function arbManyConns(): fc.Arbitrary<GwScenario> {
       const sc: GwScenario = { topology, rules, flows, steps };
       if (max[0] === 'before') sc.maxBefore = max[1];
       if (max[0] === 'after') sc.maxAfter = max[1];
+      return Object.defineProperty(sc, fc.toStringMethod, { value: () => describeGwScenario(sc), enumerable: false });
+    });
+}
+
+/**
+ * Sources that come back: a few inside clients, most from one port, to a
+ * few servers through MASQUERADE, so that a source's port is moved by a
+ * clash and its next connections find that mapping (find_appropriate_src),
+ * sometimes after it has expired.
+ */
+export function arbSourceReuse(): fc.Arbitrary<GwScenario> {
+  const clients = ['10.1.0.10', '10.1.0.11', '172.17.0.2', '172.17.0.3'];
+  const servers = ['8.8.8.8', '1.1.1.1', '203.0.113.10'];
+  return fc
+    .record({
+      gw: arbGwChoices,
+      masq: fc.constantFrom<RuleChoices['masq']>(['lan', 'docker'], ['lan', 'docker', 'ports'], ['chain'], ['snat', 'docker']),
+      flows: fc.array(
+        fc.record({
+          proto: fc.constantFrom<FlowProto>('udp', 'udp', 'tcp', 'icmp'),
+          client: fc.constantFrom(...clients),
+          dst: fc.constantFrom(...servers),
+          sport: fc.constantFrom(40000, 40000, 40000, 40001),
+          dport: fc.constantFrom(53, 80),
+        }),
+        { minLength: 3, maxLength: 12 },
+      ),
+      answered: fc.array(fc.boolean(), { minLength: 12, maxLength: 12 }),
+      gaps: fc.array(fc.constantFrom(0, 0, 0, 10, 31_000), { minLength: 12, maxLength: 12 }),
+    })
+    .map(({ gw, masq, flows, answered, gaps }) => {
+      const topology = buildGateway(gw);
+      const rules = buildRules({ masq, dnat: [], forwardPolicy: 'ACCEPT', forward: [], input: [], output: [] }, topology);
+      const pkt = { size: 10, ttl: 64, df: false, badSum: false };
+      const steps: Step[] = [];
+      flows.forEach((f, i) => {
+        steps.push({ kind: 'c2s', flow: i, gap: gaps[i], flags: f.proto === 'tcp' ? TCP_SYN : 0, ...pkt });
+        if (answered[i]) steps.push({ kind: 's2c', flow: i, gap: 0, flags: f.proto === 'tcp' ? TCP_SYN | TCP_ACK : 0, ...pkt });
+      });
+      const sc: GwScenario = { topology, rules, flows, steps };
       return Object.defineProperty(sc, fc.toStringMethod, { value: () => describeGwScenario(sc), enumerable: false });
     });
 }

@@ -5,6 +5,7 @@ import { bridgeInput, bridgeXmit, fdbFlushPort } from './bridge.js';
 import { ipInput, output } from './ipv4.js';
 import { Link, checkMtu, defaultMac, frameFits, type LinkChange, type LinkSpec } from './links.js';
 import { NeighTable, neighTimers, type NeighParams } from './neigh.js';
+import { formatIpsets, parseIpsets, type Ipsets } from '../../src/netfilter/ipset.js';
 import { ModelNetfilter, type ConnFilter, type ConnInfo, type Quirks } from './netfilter.js';
 import { RoutingTable, describeResolved, parseRouteDst, type RouteSpec, type RouteType } from './route.js';
 import {
@@ -104,9 +105,28 @@ export class ModelHost {
     add: (spec: { ip: string; mac: string; dev: string }): void => this.neighAdd(spec),
   };
 
-  /** iptables: `rules.load(iptablesSaveText)`. */
-  readonly rules = {
-    load: (text: string): void => this.netfilter.load(text),
+  /** iptables: `rules.load(iptablesSaveText, { noflush })`, `rules.save({ counters })`, `rules.randomSeed`. */
+  readonly rules = ((host: ModelHost) => ({
+    load: (text: string, opts?: { noflush?: boolean }): void => host.netfilter.load(text, opts),
+    save: (opts?: { counters?: boolean }): string => host.netfilter.saveRules(opts),
+    get randomSeed(): number {
+      return host.netfilter.randomSeed;
+    },
+    set randomSeed(n: number) {
+      host.netfilter.setRandomSeed(n);
+    },
+  }))(this);
+
+  /** The host's ipsets (ipset restore/save; the parser is the engine's, membership is the model's own). */
+  ipsets: Ipsets = new Map();
+  readonly ipset = {
+    load: (text: string): void => {
+      this.ipsets = parseIpsets(text, this.ipsets, (n) => this.netfilter.refersTo(n));
+    },
+    save: (): string => formatIpsets(this.ipsets),
+    destroy: (name: string): void => {
+      this.ipsets = parseIpsets(`destroy ${name}`, this.ipsets, (n) => this.netfilter.refersTo(n));
+    },
   };
 
   /** nf_conntrack: list, flush, max, count, as src/netfilter/nouns.ts has them. */
@@ -235,29 +255,28 @@ export class ModelHost {
 
   receive(frames: { link: string; frame: Uint8Array; tag: number }[], now: number): Output[] {
     const links = frames.map((f) => this.linkByName(f.link));
-    return this.run(now, true, () => frames.forEach((f, i) => this.receiveFrame(links[i], f.frame.slice(), f.tag >>> 0)));
+    return this.run(now, () => frames.forEach((f, i) => this.receiveFrame(links[i], f.frame.slice(), f.tag >>> 0)));
   }
 
   send(packets: { packet: Uint8Array; tag: number }[], now: number): Output[] {
-    return this.run(now, true, () => packets.forEach((p) => this.sendPacket(p.packet.slice(), p.tag >>> 0)));
+    return this.run(now, () => packets.forEach((p) => this.sendPacket(p.packet.slice(), p.tag >>> 0)));
   }
 
   tick(now: number): Output[] {
-    return this.run(now, false, () => {});
+    return this.run(now, () => {});
   }
 
   stats(): Stats {
     return { fates: { ...this.fates }, drops: { ...this.drops }, stages: { ...this.stages } };
   }
 
-  /** Timers first (neigh_timer_handler, conntrack's collector for a batch of packets), then the batch. */
-  private run(now: number, packets: boolean, batch: () => void): Output[] {
+  /** Timers first (neigh_timer_handler), then the batch. */
+  private run(now: number, batch: () => void): Output[] {
     this.now = now;
     this.out = [];
     this.netfilter.grow();
     neighTimers(this);
     this.arpTbl.periodicGc(now);
-    this.netfilter.collect(now, packets);
     batch();
     const out = this.out;
     this.out = [];

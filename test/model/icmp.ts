@@ -29,8 +29,12 @@ export interface RxCtx {
   dev?: Link;
 }
 
-/** icmp_send: an ICMP error about `ip` (the offending packet as received, trimmed). */
-export function icmpError(h: ModelHost, ip: Uint8Array, ctx: RxCtx, type: number, code: number, info = 0): void {
+/**
+ * icmp_send: an ICMP error about `ip` (the offending packet as received,
+ * trimmed). from: its source when the caller names one (REJECT does), else
+ * the packet's destination if local, else routing's choice.
+ */
+export function icmpError(h: ModelHost, ip: Uint8Array, ctx: RxCtx, type: number, code: number, info = 0, from?: number): void {
   if (!errorAllowed(h, ip, ctx)) return;
   const src = get32(ip, 12);
   // Frag-needed is never limited (icmpv4_mask_allow).
@@ -49,7 +53,7 @@ export function icmpError(h: ModelHost, ip: Uint8Array, ctx: RxCtx, type: number
   const quote = ip.subarray(0, Math.min(ip.length, room));
   const pkt = ipv4(
     {
-      src: h.routes.isLocal(dst) ? dst : 0,
+      src: from ?? (h.routes.isLocal(dst) ? dst : 0),
       dst: src,
       proto: IPPROTO_ICMP,
       ttl: 64,
@@ -63,9 +67,9 @@ export function icmpError(h: ModelHost, ip: Uint8Array, ctx: RxCtx, type: number
   outputAside(h, pkt);
 }
 
-/** Sends a packet made while another is in hand; the other's conntrack state outlives it. */
-function outputAside(h: ModelHost, pkt: Uint8Array): void {
-  const saved = h.netfilter.save();
+/** Sends a packet made while another is in hand; the other's netfilter state outlives it (attach: see ModelNetfilter.save). */
+function outputAside(h: ModelHost, pkt: Uint8Array, attach = false): void {
+  const saved = h.netfilter.save(attach);
   h.output(pkt, GEN_TAG);
   h.netfilter.restore(saved);
 }
@@ -152,11 +156,12 @@ export function echoReply(h: ModelHost, ip: Uint8Array): void {
   put16(msg, 2, checksum(msg));
   h.gen();
   h.stage('icmp_echo_reply');
+  h.netfilter.reset(); // a packet of its own: tracked anew, mark 0
   h.output(pkt, GEN_TAG);
 }
 
-/** tcp_v4_send_reset for a segment no socket wants. */
-export function tcpReset(h: ModelHost, ip: Uint8Array): void {
+/** tcp_v4_send_reset for a segment no socket wants; with reject, nf_send_reset's (TOS 0, the connection attached). */
+export function tcpReset(h: ModelHost, ip: Uint8Array, reject = false): void {
   const hlen = (ip[0] & 0x0f) * 4;
   const th = ip.subarray(hlen);
   const flags = th[13];
@@ -177,8 +182,8 @@ export function tcpReset(h: ModelHost, ip: Uint8Array): void {
   }
   put16(rst, 16, l4Checksum(src, dst, IPPROTO_TCP, rst));
   // DF set (the reply socket does PMTU discovery), hence ID 0 (ip_select_ident).
-  const pkt = ipv4({ src, dst, proto: IPPROTO_TCP, ttl: 64, tos: ip[1], df: true, id: 0 }, rst);
+  const pkt = ipv4({ src, dst, proto: IPPROTO_TCP, ttl: 64, tos: reject ? 0 : ip[1], df: true, id: 0 }, rst);
   h.gen();
   h.stage('tcp_rst_sent');
-  outputAside(h, pkt);
+  outputAside(h, pkt, reject);
 }

@@ -6,8 +6,8 @@
 //
 // Where podnet's engine (assembly/stages/netfilter.ts) makes a choice Linux
 // leaves open (the pseudo-random start of the NAT port search, which
-// connection a full table evicts, a garbage collector that visits 64
-// connections per batch, slot reuse), the model makes the same choice, so
+// connection a full table evicts, a garbage collector that visits 2
+// connections for each new one, slot reuse), the model makes the same choice, so
 // that both can be compared packet for packet. Where the engine departs from
 // Linux, the model follows Linux unless the departure is listed in `Quirks`
 // (each quirk is one `if` below, named after the engine's behaviour; the
@@ -21,15 +21,20 @@
 // packets the host sends to itself go from OUTPUT straight to INPUT (no
 // POSTROUTING on a loopback); nat INPUT heeds SNAT only. ModelHost has no
 // IPIP links, so the tunnel's outer packets are not modelled.
-import { parseIptables, emptyRuleset, type CtState, type Rule, type Ruleset, type TableName } from '../../src/netfilter/iptables.js';
+import {
+  BUILTIN_CHAINS, formatRuleset, parseIptables, noRuleset, type AddrType, type Counters, type CtState, type Rule, type Ruleset, type TableName,
+} from '../../src/netfilter/iptables.js';
 import { TCP_STATE_NAMES } from '../../src/netfilter/tcp-states.js';
 import * as tcpct from './conntrack-tcp.js';
 import type { ModelHost } from './host.js';
-import { modelRun, type ModelPacket } from './iptables.js';
+import { initialState, modelRun, type ModelPacket, type RuleState } from './iptables.js';
 import type { Link } from './links.js';
 import {
   IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, checksum, formatIPv4, get16, get32, l4Checksum, parseIPv4, put16, put32,
 } from './wire.js';
+import { icmpError, tcpReset } from './icmp.js';
+import { modelInSet } from './ipset.js';
+import { REJECT_WITH, type RejectWith } from '../../src/netfilter/ir.js';
 
 // ------------------------------------------------------------------ constants
 
@@ -44,8 +49,8 @@ export const GENERIC_TIMEOUT_MS = 600_000;
 export const DEFAULT_MAX = 262_144;
 /** The engine's table starts with room for this many and doubles between batches. */
 const INITIAL_CAP = 1024;
-/** The garbage collector looks at this many slots per batch (gc_worker's budget). */
-const GC_BUDGET = 64;
+/** The garbage collector looks at this many slots per new connection (gc_worker's budget). */
+const GC_PER_NEW = 2;
 /** early_drop looks at this many slots for one that is not ASSURED. */
 const EVICT_SCAN = 64;
 
@@ -90,12 +95,6 @@ export interface Quirks {
    */
   noNullBinding?: boolean;
   /**
-   * get_unique_tuple's find_appropriate_src: a source already mapped keeps
-   * its mapping for its next connections when that stays unique. The engine
-   * tries the source's own port first.
-   */
-  noSourceReuse?: boolean;
-  /**
    * Without --to-ports, Linux keeps the source port whenever the new tuple
    * is unique; the engine keeps it only when it lies in its own class's
    * search range (so 0 and 512-599 are always moved).
@@ -110,9 +109,7 @@ export interface Quirks {
 }
 
 /** The engine's departures from Linux that the differential tests accept (and report). */
-export const ENGINE_QUIRKS: Quirks = {
-  noSourceReuse: true,
-};
+export const ENGINE_QUIRKS: Quirks = {};
 
 // --------------------------------------------------------------------- tuples
 
@@ -235,6 +232,8 @@ export interface Conn {
   assured: boolean;
   srcNat: boolean;
   dstNat: boolean;
+  /** ct->mark (CONNMARK). */
+  mark: number;
   /** In the table (confirmed); before, only the packet that created it knows it. */
   confirmed: boolean;
   /** Creation order (Linux's bysource chains put the newest first). */
@@ -247,6 +246,16 @@ interface PacketCt {
   dir: 0 | 1;
   state: CtState;
 }
+
+export interface SavedNf {
+  pending?: Conn;
+  pkt: PacketCt;
+  mark: number;
+  untracked: boolean;
+  attached: boolean;
+}
+
+const freshState = initialState;
 
 // The shapes conntrack.list() and flush() take and give, the engine's own.
 export type { ConnTuple, ConnInfo, ConnFilter } from '../../src/netfilter/nouns.js';
@@ -274,7 +283,7 @@ function snatRange(addr: number, t: NatTarget): SnatRange {
 export class ModelNetfilter {
   /** Rules loaded: until then a host has no netfilter at all. */
   active = false;
-  ruleset: Ruleset = emptyRuleset();
+  ruleset: Ruleset = noRuleset();
   quirks: Quirks;
 
   // The table. Slots are the engine's connection array: a deleted
@@ -294,6 +303,17 @@ export class ModelNetfilter {
   /** The connection the packet in hand created, not yet confirmed. */
   private pending?: Conn;
   private pkt: PacketCt = { dir: 0, state: 'INVALID' };
+  /** skb->mark of the packet in hand. */
+  private mark = 0;
+  /** A NOTRACK target made the packet in hand untracked. */
+  private untracked = false;
+  /** The packet in hand carries the connection of the packet it answers (nf_ct_attach): conntrack leaves it be. */
+  private attached = false;
+  /** Per-rule state (counters, -m limit, -m statistic nth), by rule; a policy's by `table chain`. */
+  private ruleState = new Map<Rule | string, RuleState>();
+  /** -m statistic --mode random's xorshift32 state. */
+  randomSeed = 0x2545f491;
+  private rng = 0x2545f491;
 
   constructor(private readonly h: ModelHost, quirks: Quirks = {}) {
     this.quirks = quirks;
@@ -301,14 +321,61 @@ export class ModelNetfilter {
 
   // ------------------------------------------------------------ control API
 
-  /** rules.load: iptables-save text of the subset; a bad line throws and changes nothing. */
-  load(text: string): void {
-    const rs = parseIptables(text);
+  /**
+   * rules.load: iptables-restore of iptables-save text of the subset; a bad
+   * line throws and changes nothing. A rule kept keeps its state; a new one
+   * starts from the counters it was given; a policy keeps its counters unless
+   * its table was replaced (not with noflush) or the text gave some.
+   */
+  load(text: string, opts: { noflush?: boolean } = {}): void {
+    const rs = parseIptables(text, { base: this.ruleset, noflush: opts.noflush === true, sets: (n) => this.h.ipsets.has(n) });
+    if (rs === this.ruleset) return;
+    const old = this.ruleState;
+    this.ruleState = new Map();
+    for (const table of Object.keys(rs.tables) as TableName[]) {
+      const untouched = rs.tables[table] === this.ruleset.tables[table];
+      for (const c of rs.tables[table].chains.values()) {
+        for (const r of c.rules) {
+          const kept = old.get(r);
+          this.ruleState.set(r, kept ?? freshState(r, r.counters));
+        }
+        if (!c.builtin) continue;
+        const key = `${table} ${c.name}`;
+        const given = untouched ? undefined : c.counters;
+        const kept = !given && (untouched || opts.noflush) ? old.get(key) : undefined;
+        this.ruleState.set(key, kept ?? freshState(undefined, given));
+      }
+    }
     this.ruleset = rs;
     if (!this.active) {
       this.active = true;
       this.cap = Math.min(INITIAL_CAP, this.maxConns);
     }
+  }
+
+  /** rules.save: iptables-save of the rules in force, with the counters kept (each rule's too with counters). */
+  saveRules(opts: { counters?: boolean } = {}): string {
+    return formatRuleset(this.ruleset, {
+      ruleCounters: opts.counters === true,
+      counters: (t, c, i) => {
+        const chain = this.ruleset.tables[t].chains.get(c)!;
+        const s = i === chain.rules.length ? this.ruleState.get(`${t} ${c}`) : this.ruleState.get(chain.rules[i]);
+        return s ? { packets: s.packets, bytes: s.bytes } : undefined;
+      },
+    });
+  }
+
+  /** Whether a rule in force names set `name` (such a set cannot be destroyed). */
+  refersTo(name: string): boolean {
+    for (const t of Object.values(this.ruleset.tables)) {
+      for (const c of t.chains.values()) for (const r of c.rules) if ((r.matches ?? []).some((m) => m.m === 'set' && m.name === name)) return true;
+    }
+    return false;
+  }
+
+  setRandomSeed(n: number): void {
+    this.randomSeed = n;
+    this.rng = n;
   }
 
   get max(): number {
@@ -387,6 +454,7 @@ export class ModelNetfilter {
       snat: c.srcNat,
       dnat: c.dstNat,
       packets: c.packets,
+      mark: c.mark,
     };
   }
 
@@ -399,14 +467,15 @@ export class ModelNetfilter {
   }
 
   /**
-   * At the start of a batch of packets (not a bare tick) the collector visits
-   * 64 slots from where it stopped and forgets the expired connections there.
+   * The collector: for each new connection it visits GC_PER_NEW slots from
+   * where it stopped and forgets the expired connections there, so what it
+   * frees depends on the traffic, never on how it was cut into batches.
    */
-  collect(now: number, packets: boolean): void {
+  private collect(now: number): void {
     const used = this.slots.length;
-    if (!this.active || !packets || used === 0) return;
+    if (used === 0) return;
     let i = this.gcAt;
-    for (let k = 0; k < GC_BUDGET; k++) {
+    for (let k = 0; k < GC_PER_NEW; k++) {
       if (i >= used) i = 0;
       const c = this.slots[i];
       if (c && c.confirmed && now >= c.timeout) this.forget(c);
@@ -415,24 +484,50 @@ export class ModelNetfilter {
     this.gcAt = i;
   }
 
-  /** A new packet in hand (received or sent): nothing known of it yet. */
+  /** A new packet in hand (received or sent): nothing known of it yet, mark 0. */
   reset(): void {
     this.pkt = { dir: 0, state: 'INVALID' };
+    this.mark = 0;
+    this.untracked = false;
+    this.attached = false;
   }
 
-  /** Around a packet the host makes while handling another (ICMP error, reset): the other's state survives it. */
-  save(): { pending?: Conn; pkt: PacketCt } {
-    return { pending: this.pending, pkt: this.pkt };
+  /** skb_scrub_packet (a tunnel's encap or decap): tracked anew, the mark stays. */
+  scrub(): void {
+    const mark = this.mark;
+    this.reset();
+    this.mark = mark;
   }
 
-  restore(s: { pending?: Conn; pkt: PacketCt }): void {
+  /**
+   * Around a packet the host makes while handling another (ICMP error,
+   * reset): the other's state survives it, and the new one starts afresh
+   * (mark 0), or with attach as a RELATED reply of the other's connection
+   * (nf_ct_attach).
+   */
+  save(attach = false): SavedNf {
+    const s: SavedNf = { pending: this.pending, pkt: this.pkt, mark: this.mark, untracked: this.untracked, attached: this.attached };
+    const tracked = !this.untracked && this.pkt.state !== 'INVALID';
+    const conn = this.pkt.conn;
+    this.reset();
+    if (attach && tracked && conn) {
+      this.pkt = { conn, dir: s.pkt.dir === 0 ? 1 : 0, state: 'RELATED' };
+      this.attached = true;
+    }
+    return s;
+  }
+
+  restore(s: SavedNf): void {
     this.pending = s.pending;
     this.pkt = s.pkt;
+    this.mark = s.mark;
+    this.untracked = s.untracked;
+    this.attached = s.attached;
   }
 
   /** The packet in hand is dropped: a connection it started never was. */
   abort(): void {
-    if (!this.active) return;
+    if (!this.active || this.attached) return;
     const p = this.pending;
     if (p && p === this.pkt.conn) {
       this.pending = undefined;
@@ -445,6 +540,16 @@ export class ModelNetfilter {
 
   private find(proto: number, t: Tuple): { conn: Conn; dir: 0 | 1 } | undefined {
     return this.byTuple.get(tupleKey(proto, t))?.[0];
+  }
+
+  /** find, but what has run out of time is gone (nf_ct_is_expired): found, it is forgotten on the spot. */
+  private findLive(proto: number, t: Tuple): { conn: Conn; dir: 0 | 1 } | undefined {
+    const hit = this.find(proto, t);
+    if (hit && this.expired(hit.conn)) {
+      this.forget(hit.conn);
+      return undefined;
+    }
+    return hit;
   }
 
   /** A slot for a new connection: the last freed, else a fresh one while the array has room. */
@@ -488,12 +593,19 @@ export class ModelNetfilter {
     return this.h.now >= c.timeout;
   }
 
-  /** early_drop: from a slot chosen by the new tuple, the first of 64 that is confirmed and not ASSURED goes. */
+  /**
+   * early_drop: from a slot chosen by the new tuple, the first of 64 that is
+   * confirmed and expired (gone already) or, failing that, not ASSURED goes.
+   */
   private evict(t: Tuple): boolean {
     const used = this.slots.length;
     const start = ((t.src ^ t.dst ^ portsWord(t)) >>> 0) % (used === 0 ? 1 : used);
     for (let k = 0; k < EVICT_SCAN && k < used; k++) {
       const c = this.slots[(start + k) % used];
+      if (c && c.confirmed && this.expired(c)) {
+        this.forget(c);
+        return true;
+      }
       if (c && c.confirmed && !c.assured) {
         this.forget(c);
         this.h.stage('conntrack_evicted');
@@ -521,11 +633,7 @@ export class ModelNetfilter {
     }
     const l4 = ip.subarray(ihlOf(ip));
     if (proto === IPPROTO_ICMP && ICMP_ERROR_TYPES.has(l4[0])) return this.related(ip);
-    let hit = this.find(proto, t);
-    if (hit && this.expired(hit.conn)) {
-      this.forget(hit.conn);
-      hit = undefined;
-    }
+    const hit = this.findLive(proto, t);
     if (hit) {
       if (!this.update(hit.conn, hit.dir, l4)) {
         this.h.stage('conntrack_invalid');
@@ -545,6 +653,7 @@ export class ModelNetfilter {
     }
     const reply = invert(proto, t);
     if (!reply) return true;
+    this.collect(this.h.now);
     if (this.count >= this.maxConns && !this.evict(t)) return false;
     const slot = this.allocSlot();
     if (slot < 0) return false;
@@ -553,7 +662,7 @@ export class ModelNetfilter {
       slot, proto, orig: t, reply, tcp,
       timeout: now + this.timeoutOf(proto, tcp, false),
       start: now, packets: 1,
-      seenReply: false, assured: false, srcNat: false, dstNat: false, confirmed: false, seq: this.created++,
+      seenReply: false, assured: false, srcNat: false, dstNat: false, mark: 0, confirmed: false, seq: this.created++,
     };
     this.slots[slot] = c;
     this.pending = c;
@@ -621,8 +730,8 @@ export class ModelNetfilter {
     }
     const wanted = invert(proto, quoted);
     if (!wanted) return true;
-    const hit = this.find(proto, wanted);
-    if (!hit || this.expired(hit.conn)) return true;
+    const hit = this.findLive(proto, wanted);
+    if (!hit) return true;
     const dirTuple = hit.dir === 0 ? hit.conn.orig : hit.conn.reply;
     if (get32(ip, 16) !== dirTuple.dst) return true;
     this.pkt = { conn: hit.conn, dir: hit.dir, state: 'RELATED' };
@@ -632,10 +741,26 @@ export class ModelNetfilter {
 
   // ------------------------------------------------------------------ rules
 
-  /** Runs a builtin chain for the packet as it is now; the verdict and, for NAT, its target. */
-  private chain(table: TableName, chain: string, ip: Uint8Array, inDev: Link | undefined, outDev: Link | undefined): { kind: string; target?: NatTarget } {
+  /**
+   * Runs a builtin chain for the packet as it is now; the verdict, the
+   * deciding rule and, for NAT, its target. A table never loaded has no
+   * chains to run (and counts nothing).
+   */
+  private chain(table: TableName, chain: string, ip: Uint8Array, inDev: Link | undefined, outDev: Link | undefined): { kind: string; target?: NatTarget; rule?: Rule } {
+    if (this.ruleset.present && !this.ruleset.present.includes(table)) return { kind: 'ACCEPT' };
+    const ch = this.ruleset.tables[table].chains.get(chain)!;
+    if (ch.rules.length === 0) {
+      // Nothing to walk: the policy counts the packet and decides.
+      const s = this.stateOf(`${table} ${chain}`);
+      s.packets++;
+      s.bytes += ip.length;
+      return { kind: ch.policy ?? 'ACCEPT' };
+    }
     const ihl = ihlOf(ip);
     const proto = ip[9];
+    const c = this.pkt.conn;
+    const later = isLaterFragment(ip);
+    const model = this;
     const p: ModelPacket = {
       src: get32(ip, 12),
       dst: get32(ip, 16),
@@ -645,25 +770,122 @@ export class ModelNetfilter {
       ctstate: this.pkt.state,
       in: inDev ? inDev.name : null,
       out: outDev ? outDev.name : null,
-      srcLocal: this.h.routes.isLocal(get32(ip, 12)),
-      dstLocal: this.h.routes.isLocal(get32(ip, 16)),
-      frag: isLaterFragment(ip),
+      get srcType() {
+        return model.addrTypes(get32(ip, 12), inDev, outDev);
+      },
+      get dstType() {
+        return model.addrTypes(get32(ip, 16), inDev, outDev);
+      },
+      frag: later,
+      mark: this.mark,
+      len: ip.length,
+      now: this.h.now,
+      reply: this.pkt.dir === 1,
+      conn: c && {
+        get mark() {
+          return c.mark;
+        },
+        set mark(v: number) {
+          c.mark = v;
+        },
+        proto: c.proto, orig: c.orig, reply: c.reply, seenReply: c.seenReply, assured: c.assured, confirmed: c.confirmed,
+        srcNat: c.srcNat, dstNat: c.dstNat, timeout: c.timeout,
+      },
     };
     // The engine reads no ports from any fragment, the first included (its ports then count as 0).
     if ((proto === IPPROTO_TCP || proto === IPPROTO_UDP) && ip.length >= ihl + 4 && !isFragment(ip)) {
       p.sport = get16(ip, ihl);
       p.dport = get16(ip, ihl + 2);
     }
-    const v = modelRun(this.ruleset, table, chain, p);
+    if (!later && proto === IPPROTO_TCP && ip.length >= ihl + 20) p.tcpFlags = ip[ihl + 13];
+    if (!later && proto === IPPROTO_ICMP && ip.length >= ihl + 2) [p.icmpType, p.icmpCode] = [ip[ihl], ip[ihl + 1]];
+    if (inDev && chain === 'PREROUTING') p.rpf = this.reversePath(p.src, p.dst, inDev);
+    const v = modelRun(this.ruleset, table, chain, p, {
+      state: (r) => this.stateOf(r),
+      inSet: (name, dirs, pkt) => modelInSet(this.h.ipsets, name, dirs, pkt),
+      random: () => {
+        let x = this.rng;
+        x = (x ^ (x << 13)) >>> 0;
+        x = (x ^ (x >>> 17)) >>> 0;
+        x = (x ^ (x << 5)) >>> 0;
+        this.rng = x;
+        return x;
+      },
+    });
+    this.mark = p.mark ?? 0;
+    if (p.untracked) this.untracked = true;
+    for (let i = 0; i < (p.logs ?? 0); i++) this.h.stage('nf_log');
     const rule = this.ruleset.tables[table].chains.get(v.chain)?.rules[v.index];
     const target = rule && (rule.target.kind === 'DNAT' || rule.target.kind === 'SNAT' || rule.target.kind === 'MASQUERADE') ? rule.target : undefined;
-    return { kind: v.kind, target };
+    return { kind: v.kind, target, rule };
+  }
+
+  private stateOf(r: Rule | string): RuleState {
+    let s = this.ruleState.get(r);
+    if (!s) this.ruleState.set(r, (s = { packets: 0, bytes: 0, credit: 0, nth: 0 }));
+    return s;
+  }
+
+  /** inet_dev_addr_type: the host's answer, and as the ingress and egress links see it. */
+  addrTypes(a: number, inDev: Link | undefined, outDev: Link | undefined): { any: AddrType; in: AddrType; out: AddrType } {
+    const routes = this.h.routes;
+    if (a === 0 || a === 0xffffffff) return { any: 'BROADCAST', in: 'BROADCAST', out: 'BROADCAST' };
+    if (a >>> 28 === 0xe) return { any: 'MULTICAST', in: 'MULTICAST', out: 'MULTICAST' };
+    const local = routes.addrs.find((x) => x.ip === a);
+    const bcast = routes.addrs.find((x) => x.plen < 31 && (x.ip | (0xffffffff >>> x.plen)) >>> 0 === a);
+    const hit = local ?? bcast;
+    if (!hit) return { any: 'UNICAST', in: 'UNICAST', out: 'UNICAST' };
+    const t: AddrType = local ? 'LOCAL' : 'BROADCAST';
+    return { any: t, in: hit.dev === inDev ? t : 'UNICAST', out: hit.dev === outDev ? t : 'UNICAST' };
+  }
+
+  /** rpfilter_mt's facts: the route back to src, and whether it leaves by the ingress link. */
+  private reversePath(src: number, dst: number, inDev: Link): { always: boolean; unicast: boolean; local: boolean; dev: boolean } {
+    if (src === 0 && (dst === 0xffffffff || (dst & 0xffffff00) >>> 0 === 0xe0000000)) return { always: true, unicast: false, local: false, dev: false };
+    const r = this.h.routes.resolve(src);
+    return { always: false, unicast: r?.type === 'unicast', local: r?.type === 'local', dev: !!r && r.dev === inDev };
   }
 
   /** Whether the packet in hand started its connection (nat rules run for that packet only). */
   private first(): Conn | undefined {
     const c = this.pkt.conn;
-    return c && this.pkt.state === 'NEW' && this.pending === c ? c : undefined;
+    return c && this.pkt.state === 'NEW' && this.pending === c && !this.attached ? c : undefined;
+  }
+
+  /** nf_conntrack_in, unless the packet is untracked or carries a connection already. */
+  private track(ip: Uint8Array, checkL4: boolean): boolean {
+    if (this.attached) return true;
+    if (this.untracked) {
+      this.pkt = { dir: 0, state: 'UNTRACKED' };
+      return true;
+    }
+    return this.conntrackIn(ip, checkL4);
+  }
+
+  /**
+   * REJECT: the ICMP error (from the packet's destination when it was for
+   * this host) or the TCP reset (carrying the connection), then the drop.
+   */
+  private reject(ip: Uint8Array, rule: Rule, local: boolean, checkL4: boolean): string {
+    this.h.stage('nf_reject');
+    const dst = get32(ip, 16);
+    if (isLaterFragment(ip) || dst === 0xffffffff || dst >>> 28 === 0xe) return 'NETFILTER_DROP';
+    if (checkL4 && l4ChecksumBad(ip)) return 'NETFILTER_DROP';
+    const w = (rule.target as { with: RejectWith }).with;
+    if (w === 'tcp-reset') {
+      const ihl = ihlOf(ip);
+      if (ip[9] === IPPROTO_TCP && ip.length >= ihl + 20 && !(ip[ihl + 13] & 0x04)) tcpReset(this.h, ip, true);
+    } else {
+      icmpError(this.h, ip, { tag: 0, cast: 'host' }, 3, REJECT_WITH[w], 0, local ? dst : 0);
+    }
+    return 'NETFILTER_DROP';
+  }
+
+  /** A filter chain's verdict as a hook's answer. */
+  private filtered(v: { kind: string; rule?: Rule }, ip: Uint8Array, local: boolean, checkL4: boolean): string | undefined {
+    if (v.kind === 'DROP') return 'NETFILTER_DROP';
+    if (v.kind === 'REJECT') return this.reject(ip, v.rule!, local, checkL4);
+    return undefined;
   }
 
   // -------------------------------------------------------------------- NAT
@@ -676,9 +898,9 @@ export class ModelNetfilter {
     if (this.quirks.natFlagsWhenUnchanged || c.reply.src !== before.src || c.reply.sport !== before.sport) c.dstNat = true;
   }
 
-  /** nf_nat_used_tuple: another connection holds this reply tuple (expired or not, if not yet collected). */
+  /** nf_nat_used_tuple: another live connection holds this reply tuple (an expired one found there is collected). */
   private taken(proto: number, t: Tuple): boolean {
-    return this.byTuple.has(tupleKey(proto, t));
+    return this.findLive(proto, t) !== undefined;
   }
 
   /**
@@ -710,7 +932,7 @@ export class ModelNetfilter {
     const specified = range.lo !== 0;
     const portIn = (p: number) => !specified || (p >= range.lo && p <= range.hi);
     // A source not already in the range keeps the mapping it has (an in-range one is kept below when unique).
-    if (!range.random && !(curSrc === range.addr && portIn(curPort)) && !this.quirks.noSourceReuse) {
+    if (!range.random && !(curSrc === range.addr && portIn(curPort))) {
       const m = this.sourceMapping(c, range, withSrc);
       if (m && !this.taken(proto, m)) return done(m);
     }
@@ -749,15 +971,15 @@ export class ModelNetfilter {
   }
 
   /**
-   * find_appropriate_src: the newest connection from the same source address
-   * and port (echo id) whose source was mapped into the range; its mapping,
-   * for this connection's reply tuple.
+   * find_appropriate_src: the newest live connection from the same source
+   * address and port (echo id) whose source was mapped into the range; its
+   * mapping, for this connection's reply tuple.
    */
   private sourceMapping(c: Conn, range: SnatRange, withSrc: (addr: number, port: number) => Tuple): Tuple | undefined {
     const icmp = c.proto === IPPROTO_ICMP;
     let best: Conn | undefined;
     for (const o of this.connections()) {
-      if (o.proto !== c.proto || o.orig.src !== c.orig.src || o.orig.sport !== c.orig.sport) continue;
+      if (o.proto !== c.proto || o.orig.src !== c.orig.src || o.orig.sport !== c.orig.sport || this.expired(o)) continue;
       const port = icmp ? o.reply.sport : o.reply.dport;
       if (o.reply.dst !== range.addr || (range.lo !== 0 && (port < range.lo || port > range.hi))) continue;
       if (!best || o.seq > best.seq) best = o;
@@ -788,7 +1010,8 @@ export class ModelNetfilter {
     const needed = dst ? (dir === 0 ? c.dstNat : c.srcNat) : dir === 0 ? c.srcNat : c.dstNat;
     if (!needed) return;
     const other = dir === 0 ? c.reply : c.orig;
-    if (this.pkt.state === 'RELATED') return this.translateIcmpError(ip, dst, c, other);
+    // nf_nat_inet_fn: a RELATED ICMP error is translated with its quote; a RELATED reset (REJECT's) like any reply.
+    if (this.pkt.state === 'RELATED' && ip[9] === IPPROTO_ICMP) return this.translateIcmpError(ip, dst, c, other);
     // ICMP echo: the id is the "port" both ways.
     if (dst) setDst(ip, other.src, other.sport);
     else setSrc(ip, other.dst, c.proto === IPPROTO_ICMP ? other.sport : other.dport);
@@ -845,11 +1068,16 @@ export class ModelNetfilter {
   }
 
   // -------------------------------------------------------------- the hooks
-  // Each returns a drop reason, or undefined to let the packet go on.
+  // Each returns a drop reason, or undefined to let the packet go on; each
+  // runs its tables in Linux's priority order (raw, conntrack, mangle, nat,
+  // filter, confirm).
 
-  /** PREROUTING: conntrack (with the L4 checksum), nat PREROUTING for a first packet (DNAT), destination translation. */
+  /** PREROUTING: raw, conntrack (with the L4 checksum), mangle, nat PREROUTING for a first packet (DNAT), destination translation. */
   prerouting(ip: Uint8Array, inDev: Link | undefined): string | undefined {
-    if (!this.conntrackIn(ip, true)) return 'CONNTRACK_FULL';
+    this.pkt = { dir: 0, state: 'INVALID' }; // raw sees the packet before conntrack
+    if (this.chain('raw', 'PREROUTING', ip, inDev, undefined).kind === 'DROP') return 'NETFILTER_DROP';
+    if (!this.track(ip, true)) return 'CONNTRACK_FULL';
+    if (this.chain('mangle', 'PREROUTING', ip, inDev, undefined).kind === 'DROP') return 'NETFILTER_DROP';
     const c = this.first();
     if (c) {
       const v = this.chain('nat', 'PREROUTING', ip, inDev, undefined);
@@ -860,9 +1088,14 @@ export class ModelNetfilter {
     return undefined;
   }
 
-  /** OUTPUT, for packets the host sends or makes: conntrack, nat OUTPUT (DNAT), destination translation, filter OUTPUT. */
+  /** OUTPUT, for packets the host sends or makes: raw, conntrack, mangle, nat OUTPUT (DNAT), destination translation, filter OUTPUT. */
   output(ip: Uint8Array, outDev: Link | undefined): string | undefined {
-    if (!this.conntrackIn(ip, false)) return 'CONNTRACK_FULL';
+    if (!this.attached) {
+      this.pkt = { dir: 0, state: 'INVALID' };
+      if (this.chain('raw', 'OUTPUT', ip, undefined, outDev).kind === 'DROP') return 'NETFILTER_DROP';
+    }
+    if (!this.track(ip, false)) return 'CONNTRACK_FULL';
+    if (this.chain('mangle', 'OUTPUT', ip, undefined, outDev).kind === 'DROP') return 'NETFILTER_DROP';
     const c = this.first();
     if (c) {
       const v = this.chain('nat', 'OUTPUT', ip, undefined, outDev);
@@ -870,16 +1103,18 @@ export class ModelNetfilter {
       if (v.kind === 'DNAT') this.setupDnat(c, v.target!);
     }
     this.translate(ip, true);
-    return this.chain('filter', 'OUTPUT', ip, undefined, outDev).kind === 'DROP' ? 'NETFILTER_DROP' : undefined;
+    return this.filtered(this.chain('filter', 'OUTPUT', ip, undefined, outDev), ip, false, false);
   }
 
-  /** FORWARD: the filter table, after the TTL is decremented. */
+  /** FORWARD: mangle, then filter, after the TTL is decremented. */
   forward(ip: Uint8Array, inDev: Link | undefined, outDev: Link | undefined): string | undefined {
-    return this.chain('filter', 'FORWARD', ip, inDev, outDev).kind === 'DROP' ? 'NETFILTER_DROP' : undefined;
+    if (this.chain('mangle', 'FORWARD', ip, inDev, outDev).kind === 'DROP') return 'NETFILTER_DROP';
+    return this.filtered(this.chain('filter', 'FORWARD', ip, inDev, outDev), ip, false, true);
   }
 
-  /** POSTROUTING: nat POSTROUTING for a first packet (SNAT, MASQUERADE to the egress link's source towards nexthop), source translation, confirmation. */
+  /** POSTROUTING: mangle, nat POSTROUTING for a first packet (SNAT, MASQUERADE to the egress link's source towards nexthop), source translation, confirmation. */
   postrouting(ip: Uint8Array, outDev: Link, nexthop: number): string | undefined {
+    if (this.chain('mangle', 'POSTROUTING', ip, undefined, outDev).kind === 'DROP') return 'NETFILTER_DROP';
     const c = this.first();
     if (c) {
       const v = this.chain('nat', 'POSTROUTING', ip, undefined, outDev);
@@ -899,9 +1134,11 @@ export class ModelNetfilter {
     return undefined;
   }
 
-  /** INPUT, before local delivery: filter INPUT, nat INPUT for a first packet (SNAT), source translation, confirmation. */
+  /** INPUT, before local delivery: mangle, filter INPUT, nat INPUT for a first packet (SNAT), source translation, confirmation. */
   input(ip: Uint8Array, inDev: Link | undefined): string | undefined {
-    if (this.chain('filter', 'INPUT', ip, inDev, undefined).kind === 'DROP') return 'NETFILTER_DROP';
+    if (this.chain('mangle', 'INPUT', ip, inDev, undefined).kind === 'DROP') return 'NETFILTER_DROP';
+    const why = this.filtered(this.chain('filter', 'INPUT', ip, inDev, undefined), ip, true, true);
+    if (why) return why;
     const c = this.first();
     if (c) {
       // Only SNAT counts here (the engine ignores DROP and MASQUERADE in nat INPUT, which iptables would refuse).
@@ -914,9 +1151,10 @@ export class ModelNetfilter {
     return undefined;
   }
 
+  /** __nf_conntrack_confirm, for a first packet in the original direction. */
   private confirm(): void {
     const p = this.pending;
-    if (p && p === this.pkt.conn) {
+    if (p && p === this.pkt.conn && this.pkt.dir === 0 && !this.attached) {
       this.pending = undefined;
       this.link(p);
     }

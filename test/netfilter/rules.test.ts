@@ -5,12 +5,14 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   CTS_ESTABLISHED, CTS_NEW, NATF_PORTS, NATF_RANDOM, NATF_RANDOM_FULLY, PK_NO_LINK, RC_SIZE, RS_CHAINS, RS_MAGIC, RS_SIZE, RU_SIZE,
-  RULES_MAGIC, TGT_ACCEPT, TGT_DNAT, TGT_DROP, TGT_MASQUERADE, TGT_RETURN,
+  RULES_MAGIC, RS_RULES, TGT_ACCEPT, TGT_DNAT, TGT_DROP, TGT_MASQUERADE, TGT_RETURN,
 } from '../../src/engine/layout.gen.js';
 import { CHAIN_IDS, compileRuleset, CT_STATE_BITS, splitVerdict, TARGET_NAMES, type CompiledRuleset } from '../../src/netfilter/compile.js';
-import { emptyRuleset, parseIptables, RulesetError, type Ruleset, type TableName } from '../../src/netfilter/iptables.js';
-import { modelRun, type ModelPacket } from '../model/iptables.js';
-import { arbLadder, arbPacket, arbRuleset, LINKS, type ArbPacket } from './arb.js';
+import { emptyRuleset, formatRuleset, parseIptables, RulesetError, type Ruleset, type TableName } from '../../src/netfilter/iptables.js';
+import { initialState, modelRun, type ModelEnv, type ModelPacket, type RuleState } from '../model/iptables.js';
+import { modelInSet } from '../model/ipset.js';
+import { compileIpsets } from '../../src/netfilter/ipset.js';
+import { ADDR_TYPES, arbLadder, arbPacket, arbRuleset, LINKS, SETS, type ArbPacket } from './arb.js';
 import { CALICO_SAVE, DOCKER_SAVE } from './fixtures.js';
 import { RulesWasm, type PacketKeys } from './rules-wasm.js';
 
@@ -23,7 +25,7 @@ const ip = (s: string) => s.split('.').reduce((a, x) => a * 256 + Number(x), 0) 
 
 /** Runs a chain through the data plane; returns the verdict and where its rule came from. */
 function run(c: CompiledRuleset, table: TableName, chain: string, k: Partial<PacketKeys>) {
-  wasm.load(c.blob);
+  wasm.load(c);
   const keys: PacketKeys = {
     src: 0, dst: 0, sport: 0, dport: 0, proto: 6, ctstate: CTS_NEW, in: PK_NO_LINK, out: PK_NO_LINK,
     srcLocal: false, dstLocal: false, ...k,
@@ -175,8 +177,8 @@ COMMIT
     expect(dv.getUint32(RS_SIZE, true)).toBe(c.blob.length);
     expect(c.chainId('filter', 'FORWARD')).toBe(1);
     expect(c.chainId('nat', 'POSTROUTING')).toBe(6);
-    expect(c.chainId('filter', 'DOCKER')).toBe(7);
-    expect(c.chainId('nat', 'DOCKER')).toBe(11);
+    expect(c.chainId('filter', 'DOCKER')).toBe(14);
+    expect(c.chainId('nat', 'DOCKER')).toBe(18);
     const chains = dv.getUint32(RS_CHAINS, true);
     const fwd = chains + 1 * RC_SIZE;
     expect(dv.getUint32(fwd + 4, true)).toBe(6); // RC_COUNT
@@ -188,11 +190,12 @@ COMMIT
     expect(c.ruleAt(first + 1)).toBeUndefined();
     expect(TGT_ACCEPT).not.toBe(TGT_RETURN);
     expect(TGT_DNAT).toBeLessThan(TGT_MASQUERADE + 1);
+    expect(c.ruleIndex('filter', 'FORWARD', 6)).toBe((first - dv.getUint32(RS_RULES, true)) / RU_SIZE + 6);
   });
 
   it('a user chain run directly returns RETURN when it falls off', () => {
     const c = compileRuleset(parseIptables(DOCKER_SAVE), ['eth0', 'docker0']);
-    wasm.load(c.blob);
+    wasm.load(c);
     const v = wasm.run(c.chainId('filter', 'DOCKER-USER')!, { src: 0, dst: 0, sport: 0, dport: 0, proto: 6, ctstate: 1, in: 0, out: 1, srcLocal: false, dstLocal: false });
     expect(splitVerdict(v).kind).toBe(TGT_RETURN);
     expect(c.ruleAt(splitVerdict(v).offset)).toMatchObject({ chain: 'DOCKER-USER', index: 1 });
@@ -213,38 +216,116 @@ COMMIT
 const CHAINS: [TableName, string][] = [
   ['filter', 'INPUT'], ['filter', 'FORWARD'], ['filter', 'OUTPUT'],
   ['nat', 'PREROUTING'], ['nat', 'INPUT'], ['nat', 'OUTPUT'], ['nat', 'POSTROUTING'],
+  ['raw', 'PREROUTING'], ['raw', 'OUTPUT'],
+  ['mangle', 'PREROUTING'], ['mangle', 'INPUT'], ['mangle', 'FORWARD'], ['mangle', 'OUTPUT'], ['mangle', 'POSTROUTING'],
 ];
 
-function toKeys(p: ArbPacket): PacketKeys {
+/** CS_* bits of an arbitrary connection's status. */
+const CS = { SEEN_REPLY: 1, ASSURED: 2, SRC_NAT: 8, DST_NAT: 16, LIVE: 32 };
+
+function toKeys(p: ArbPacket, now: number): PacketKeys {
   const link = (i: number) => (i < 0 ? PK_NO_LINK : i);
-  return { ...p, ctstate: CT_STATE_BITS[p.ctstate], in: link(p.in), out: link(p.out) };
+  let ctstate = CT_STATE_BITS[p.ctstate];
+  if (p.conn && p.conn.status & CS.SRC_NAT) ctstate |= CT_STATE_BITS.SNAT;
+  if (p.conn && p.conn.status & CS.DST_NAT) ctstate |= CT_STATE_BITS.DNAT;
+  return { ...p, ctstate, in: link(p.in), out: link(p.out), now, conn: p.conn && { ...p.conn } };
 }
 
-function toModel(p: ArbPacket): ModelPacket {
+function toModel(p: ArbPacket, now: number): ModelPacket {
   const name = (i: number) => (i < 0 || i >= LINKS.length ? null : LINKS[i]);
-  return { ...p, in: name(p.in), out: name(p.out) };
+  const types = (t: [number, number, number]) => ({ any: ADDR_TYPES[t[0]], in: ADDR_TYPES[t[1]], out: ADDR_TYPES[t[2]] });
+  const tuple = (t: [number, number, number]) => ({ src: t[0], dst: t[1], sport: t[2] >>> 16, dport: t[2] & 0xffff });
+  const c = p.conn;
+  return {
+    ...p, in: name(p.in), out: name(p.out), now,
+    srcType: types(p.srcType), dstType: types(p.dstType),
+    rpf: { always: !!(p.rpf & 1), unicast: !!(p.rpf & 2), local: !!(p.rpf & 4), dev: !!(p.rpf & 8) },
+    conn: c && {
+      proto: c.proto, orig: tuple(c.orig), reply: tuple(c.reply), seenReply: !!(c.status & CS.SEEN_REPLY), assured: !!(c.status & CS.ASSURED),
+      confirmed: !!(c.status & CS.LIVE), srcNat: !!(c.status & CS.SRC_NAT), dstNat: !!(c.status & CS.DST_NAT), timeout: c.timeout, mark: c.mark,
+    },
+  };
+}
+
+/** A model environment that keeps state across packets, over the arbitraries' sets, with the engine's random numbers. */
+function modelEnv(seed: number): ModelEnv {
+  const state = new Map<unknown, RuleState>();
+  let x = seed;
+  return {
+    state: (r) => {
+      let s = state.get(r);
+      if (!s) state.set(r, (s = initialState(typeof r === 'string' ? undefined : r)));
+      return s;
+    },
+    inSet: (name, dirs, p) => modelInSet(SETS, name, dirs, p),
+    random: () => {
+      x = (x ^ (x << 13)) >>> 0;
+      x = (x ^ (x >>> 17)) >>> 0;
+      x = (x ^ (x << 5)) >>> 0;
+      return x;
+    },
+  };
 }
 
 let cases = 0;
-/** What the differential runs reached: verdict kinds, and drops by the depth limit. */
+/** What the differential runs reached: verdict kinds, drops by the depth limit, marks set, logs. */
 const seen = new Map<string, number>();
+const bump = (k: string) => seen.set(k, (seen.get(k) ?? 0) + 1);
+const SEED = 0x2545f491;
+let setsLoaded = false;
+
+/**
+ * Runs every packet through every chain on both, in order (state carries
+ * over: counters, limits, nth counts, random numbers): same verdict, same
+ * deciding rule, same mark, NOTRACK, LOG and connection mark; then the same
+ * counters on every rule.
+ */
 function compare(rs: Ruleset, packets: ArbPacket[], chains: [TableName, string][] = CHAINS): void {
-  const c = compileRuleset(rs, LINKS);
-  wasm.load(c.blob);
+  if (!setsLoaded) {
+    const names = [...SETS.keys()];
+    wasm.loadSets(compileIpsets(SETS, (n) => names.indexOf(n), names.length));
+    setsLoaded = true;
+  }
+  const names = [...SETS.keys()];
+  const c = compileRuleset(rs, LINKS, (n) => names.indexOf(n));
+  wasm.load(c, SEED);
+  const env = modelEnv(SEED);
+  const places = new Map(c.places.map((p, k) => [p, k]));
+  let now = 0;
   for (const p of packets) {
-    const keys = toKeys(p);
+    now += p.gap;
     for (const [table, chain] of chains) {
-      const want = modelRun(rs, table, chain, toModel(p));
-      const { kind, offset } = splitVerdict(wasm.run(CHAIN_IDS[table][chain], keys));
+      const mp = toModel(p, now);
+      const connView = mp.conn;
+      const want = modelRun(rs, table, chain, mp, env);
+      const got = wasm.runFull(CHAIN_IDS[table][chain], toKeys(p, now));
+      const { kind, offset } = splitVerdict(got.verdict);
       const at = c.ruleAt(offset);
-      const got = { kind: TARGET_NAMES[kind], chain: at?.chain, index: at?.index };
+      const verdict = { kind: TARGET_NAMES[kind], chain: at?.chain, index: at?.index };
       cases++;
       const r = rs.tables[table].chains.get(want.chain)!.rules[want.index];
-      const tag = want.kind === 'DROP' && r?.target.kind === 'JUMP' ? 'DEPTH' : `${want.kind}${r ? '' : '-policy'}`;
-      seen.set(tag, (seen.get(tag) ?? 0) + 1);
-      if (got.kind !== want.kind || got.chain !== want.chain || got.index !== want.index || at?.table !== table) {
-        throw new Error(`${table}/${chain} for ${JSON.stringify(p)}: engine ${JSON.stringify(got)}, model ${JSON.stringify(want)}`);
+      bump(want.kind === 'DROP' && r?.target.kind === 'JUMP' ? 'DEPTH' : `${want.kind}${r ? '' : '-policy'}`);
+      if ((mp.mark ?? 0) !== p.mark) bump('mark-set');
+      if (mp.logs) bump('logged');
+      if (mp.untracked) bump('notrack');
+      const where = `${table}/${chain} for ${JSON.stringify(p)} at ${now}`;
+      if (verdict.kind !== want.kind || verdict.chain !== want.chain || verdict.index !== want.index || at?.table !== table) {
+        throw new Error(`${where}: engine ${JSON.stringify(verdict)}, model ${JSON.stringify(want)}\n${formatRuleset(rs)}\npackets ${JSON.stringify(packets)}`);
       }
+      if (got.mark !== (mp.mark ?? 0) >>> 0 || got.notrack !== !!mp.untracked || got.logs !== (mp.logs ?? 0) || got.connMark !== connView?.mark) {
+        const g = { mark: got.mark, notrack: got.notrack, logs: got.logs, connMark: got.connMark };
+        const w = { mark: (mp.mark ?? 0) >>> 0, notrack: !!mp.untracked, logs: mp.logs ?? 0, connMark: connView?.mark };
+        throw new Error(`${where}: engine did ${JSON.stringify(g)}, model ${JSON.stringify(w)}\n${formatRuleset(rs)}`);
+      }
+    }
+  }
+  for (const [p, k] of places) {
+    const chain = rs.tables[p.table].chains.get(p.chain)!;
+    if (!p.rule && !chain.builtin) continue; // a user chain's end counts in the engine only
+    const s = env.state(p.rule ?? `${p.table} ${p.chain}`);
+    const got = wasm.counters(k);
+    if (got.packets !== s.packets || got.bytes !== s.bytes) {
+      throw new Error(`counters of ${p.table}/${p.chain} #${p.index}: engine ${JSON.stringify(got)}, model ${s.packets}:${s.bytes}\n${formatRuleset(rs)}`);
     }
   }
 }
@@ -255,17 +336,17 @@ describe('differential: data plane vs model', () => {
     seen.clear();
     fc.assert(
       fc.property(arbRuleset(), fc.array(arbPacket, { minLength: 1, maxLength: 12 }), (rs, packets) => compare(rs, packets)),
-      { numRuns: 1500 },
+      { numRuns: 300 },
     );
     expect(cases).toBeGreaterThan(20000);
-    for (const k of ['ACCEPT', 'DROP', 'DNAT', 'SNAT', 'MASQUERADE', 'ACCEPT-policy', 'DROP-policy']) expect(seen.get(k) ?? 0, k).toBeGreaterThan(100);
+    for (const k of ['ACCEPT', 'DROP', 'DNAT', 'SNAT', 'MASQUERADE', 'REJECT', 'ACCEPT-policy', 'DROP-policy', 'mark-set', 'logged', 'notrack']) expect(seen.get(k) ?? 0, k).toBeGreaterThan(100);
     console.log(`rules differential: ${cases} cases`, Object.fromEntries(seen));
   });
 
   it('bigger rulesets', () => {
     fc.assert(
       fc.property(arbRuleset({ maxUser: 10, maxRules: 20 }), fc.array(arbPacket, { minLength: 10, maxLength: 40 }), (rs, packets) => compare(rs, packets)),
-      { numRuns: 150 },
+      { numRuns: 60 },
     );
   });
 
@@ -273,7 +354,7 @@ describe('differential: data plane vs model', () => {
     seen.clear();
     fc.assert(
       fc.property(arbLadder(), fc.array(arbPacket, { minLength: 1, maxLength: 12 }), (rs, packets) => compare(rs, packets, [['filter', 'FORWARD']])),
-      { numRuns: 500 },
+      { numRuns: 250 },
     );
     expect(seen.get('DEPTH') ?? 0).toBeGreaterThan(100);
     console.log('rules ladder:', Object.fromEntries(seen));
