@@ -42,6 +42,17 @@ describe('jumbo frames', () => {
     poolWhole(h.engine);
   });
 
+  it('the largest frame the engine holds (MTU 65390, a 65404-byte frame) is forwarded whole', () => {
+    const h = router(new Engine(), L.MAX_MTU);
+    const frame = udpFrame(L.MAX_MTU - 28);
+    expect(frame.length).toBe(L.MAX_MTU + 14);
+    const out = h.receive([{ link: 'eth0', frame }], 0);
+    expect(out.map((o) => o.kind)).toEqual(['tx']);
+    expect((out[0] as { frame: Uint8Array }).frame.length).toBe(L.MAX_MTU + 14);
+    expect(decode((out[0] as { frame: Uint8Array }).frame).udp?.checksumOk).toBe(true);
+    poolWhole(h.engine);
+  });
+
   it('a 9000-byte packet leaving by a 1500-byte link is fragmented, every fragment in order', () => {
     const h = router();
     h.link.set('eth0', { mtu: 9000 });
