@@ -7,13 +7,13 @@ import { routeMode } from './route.js';
 import { scaleMode } from './scale.js';
 import { natMode, natNewMode, dockerMode } from './nat.js';
 import { calicoIpipMode, calicoNativeMode, ipipEncapMode, ipipDecapMode, calicoIpipFelixMode, calicoNativeFelixMode } from './calico.js';
-import { clusterMode } from './cluster.js';
+import { clusterModeStaged, clusterModeSend } from './cluster.js';
 
 export type { BenchMode, BenchOptions, BenchResult } from './types.js';
 import type { BenchResult } from './types.js';
 import { ratioOf } from './harness.js';
 
-export const MODES: BenchMode[] = [calicoIpipMode, calicoNativeMode, calicoIpipFelixMode, calicoNativeFelixMode, ipipEncapMode, ipipDecapMode, lpmMode, bridgeMode, routeMode, natMode, natNewMode, dockerMode, scaleMode, clusterMode];
+export const MODES: BenchMode[] = [calicoIpipMode, calicoNativeMode, calicoIpipFelixMode, calicoNativeFelixMode, ipipEncapMode, ipipDecapMode, lpmMode, bridgeMode, routeMode, natMode, natNewMode, dockerMode, scaleMode, clusterModeStaged, clusterModeSend];
 
 /** What `podnet bench` runs without --mode. */
 export const DEFAULT_MODES: string[] = ['calico-ipip', 'calico-native'];
@@ -51,7 +51,7 @@ export function relate(results: BenchResult[], timed: RoundsOf[] = []): BenchRes
         ? { ...r, ipipToNative: null, ipipToNativeSpread: spread, ipipToNativeNote: `spread too wide to read (±${(spread * 100).toFixed(0)}%)` }
         : { ...r, ipipToNative: ratio, ipipToNativeSpread: spread };
     }
-    if (r.mode === 'cluster' && typeof r.hostHopsMpps === 'number') {
+    if ((r.mode === 'cluster' || r.mode === 'cluster-send') && typeof r.hostHopsMpps === 'number') {
       const native = results.find((n) => n.mode === 'calico-native' && n.size === r.size && n.workers === 1);
       return native ? { ...r, perHopRatio: r.hostHopsMpps / (native.mpps * 2) } : r;
     }

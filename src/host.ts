@@ -475,6 +475,14 @@ export class Host {
   commit(): void {
     growNeighbours(this.growth, this.ptr, 0);
     this.conntrack.grow();
+    this.publish();
+  }
+
+  /**
+   * Publishes configuration changes alone (a network's run grows the tables
+   * itself, between batches, as they fill).
+   */
+  /** @internal */ publish(): void {
     this.rules.refresh();
     if (!this.dirty) return;
     const e = this.engine;

@@ -12,7 +12,7 @@ export { descriptor } from './embedding.js';
 export * as packet from './packet/index.js';
 export { Network, Capture } from './network.js';
 export type {
-  NetworkOptions, WireOptions, SegmentOptions, RunOptions, RunSummary, Delivery, DropRecord, CapturedFrame,
+  NetworkOptions, WireOptions, SegmentOptions, RunOptions, RunSummary, Delivery, DropRecord, CapturedFrame, StagedTraffic,
 } from './network.js';
 export { buildCalico, calicoNetwork, natOutgoingRules, CALI_MAC } from './scenarios/calico.js';
 export type { CalicoOptions, CalicoCluster, CalicoNode, CalicoPod, IpipMode, CalicoNetworkOptions } from './scenarios/calico.js';

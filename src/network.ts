@@ -369,37 +369,61 @@ export class Network {
    * the host now, as it would be on arrival.
    */
   private queue(h: Host, link: number, kind: number, list: Uint8Array[], off: number): void {
-    if (!Array.isArray(list)) throw new Error(`network: ${h.name}: frames and packets come as an array of Uint8Array`);
-    for (const b of list) if (!(b instanceof Uint8Array)) throw new Error(`network: ${h.name}: a frame or packet must be a Uint8Array`);
-    const ctx = this.contexts[0];
-    const inject = this.engine.dp.net_inject_many as Fn;
+    checkList(h.name, list);
     for (let start = 0; start < list.length;) {
       // Stage as many as fit; the area grows to hold the largest.
       let bytes = 0;
       let end = start;
       while (end < list.length && (end === start || bytes + stageSize(list[end]) <= STAGE)) bytes += stageSize(list[end++]);
-      const stage = this.stage(bytes);
-      const dv = this.engine.dv;
-      const u8 = this.engine.u8;
-      let p = stage;
-      for (let i = start; i < end; i++) {
-        dv.setUint32(p, list[i].length, true);
-        u8.set(list[i], p + 4);
-        p += stageSize(list[i]);
-      }
-      const placed = inject(ctx.ptr, h.ptr, link, kind, stage, end - start, off, this.clock);
-      if (placed < end - start) {
-        this.refuse(h, link, kind, list[start + placed]);
-        start += placed + 1;
-      } else {
-        start = end;
-      }
+      const stage = this.stageArea(bytes);
+      writeStaged(this.engine, stage, list, start, end);
+      this.queueStaged(h, link, kind, stage, end - start, off);
+      start = end;
     }
+  }
+
+  /** Queues n staged packets at `stage` on host h; one no buffer holds is counted and dropped by the host. */
+  private queueStaged(h: Host, link: number, kind: number, stage: number, n: number, off: number): void {
+    const inject = this.engine.dp.net_inject_many as Fn;
+    const ctx = this.contexts[0].ptr;
+    for (let p = stage, left = n; left > 0;) {
+      const placed = inject(ctx, h.ptr, link, kind, p, left, off, this.clock);
+      for (let i = 0; i < placed; i++) p += (4 + this.engine.dv.getUint32(p, true) + 7) & ~7;
+      left -= placed;
+      if (left === 0) break;
+      const len = this.engine.dv.getUint32(p, true);
+      this.refuse(h, link, kind, this.engine.u8.slice(p + 4, p + 4 + len));
+      p += (4 + len + 7) & ~7;
+      left--;
+    }
+  }
+
+  /**
+   * Packets (or, for 'host:link', frames arriving on that link) written once
+   * into the engine's memory, to be queued again and again by `send()` with
+   * one call each time and no copy from JavaScript: repeated traffic, as a
+   * benchmark or a traffic generator sends it.
+   */
+  stage(target: string, list: Uint8Array[]): StagedTraffic {
+    const onLink = String(target).includes(':');
+    const end = onLink ? this.end(target, 'stage') : undefined;
+    const h = end ? end.host : this.get(target);
+    checkList(h.name, list);
+    const bytes = list.reduce((n, b) => n + stageSize(b), 0);
+    const region = this.engine.alloc(Math.max(8, bytes));
+    writeStaged(this.engine, region, list, 0, list.length);
+    const kind = end ? L.K_RX : L.K_ORIGINATE;
+    const off = end ? L.HEADROOM : L.HEADROOM + 14;
+    return {
+      count: list.length,
+      send: () => this.queueStaged(h, end?.index ?? 0, kind, region, list.length, off),
+      release: () => this.engine.arena.release(region, Math.max(8, bytes)),
+    };
   }
 
   private stageRegion?: { ptr: number; size: number };
 
-  private stage(bytes: number): number {
+  private stageArea(bytes: number): number {
     const r = this.stageRegion;
     if (r && r.size >= bytes) return r.ptr;
     if (r) this.engine.arena.release(r.ptr, r.size);
@@ -446,7 +470,8 @@ export class Network {
     if (!(Number.isInteger(maxSteps) && maxSteps > 0)) throw new Error(`network run: invalid maxSteps ${maxSteps}`);
     if (this.closed) throw new Error('network run: the network is closed');
     if (this.workers > 1 && !this.pool?.isReady) throw new Error(`network run: ${this.workers} workers were asked for; await net.ready() before run()`);
-    for (const n of this.nodes) if (n.kind === 'host') n.host.commit();
+    // Configuration changes published; the tables grow during the run as they fill (WAVE_GROW).
+    for (const n of this.nodes) if (n.kind === 'host') n.host.publish();
     this.layout();
     const e = this.engine;
     const dv = e.dv;
@@ -469,7 +494,6 @@ export class Network {
     d.setFloat64(this.net + L.NT_RUN_MAX, maxSteps, true);
     d.setUint32(this.net + L.NT_RUN_WAVE, this.wave, true);
     d.setUint32(this.net + L.NT_RUN_END, 0, true);
-    this.setOwners(true);
     const words = new Int32Array(e.memory.buffer);
     const barrier = this.pool ? new Barrier(words, this.net, this.workers) : undefined;
     this.pool?.start();
@@ -481,7 +505,6 @@ export class Network {
       barrier?.fail();
     }
     this.pool?.join();
-    this.setOwners(false);
     (e.dp.net_settle as Fn)(this.net);
     const end = e.dv;
     this.clock = end.getFloat64(this.net + L.NT_RUN_LAST, true);
@@ -606,16 +629,6 @@ export class Network {
     return partition({ nodes: this.nodes.map((n) => ({ kind: n.kind, weight: 1 })), wires: this.wires, members }, this.workers);
   }
 
-  /** During a run, a host belongs to its worker; the debug build refuses any other writer. */
-  private setOwners(on: boolean): void {
-    const dv = this.engine.dv;
-    const table = dv.getUint32(this.net + L.NT_NODES, true);
-    this.nodes.forEach((n, r) => {
-      if (n.kind !== 'host') return;
-      dv.setUint32(n.host.ptr + L.H_OWNER, on ? dv.getUint32(table + r * L.NODE_SIZE + L.ND_OWNER, true) + 1 : 0, true);
-    });
-  }
-
   /** Takes the workers' logs into deliveries, drops and captures, in the canonical order. */
   private collect(): void {
     const e = this.engine;
@@ -667,6 +680,33 @@ const STAGE = 1 << 20;
 
 function stageSize(b: Uint8Array): number {
   return (4 + b.length + 7) & ~7;
+}
+
+function checkList(host: string, list: Uint8Array[]): void {
+  if (!Array.isArray(list)) throw new Error(`network: ${host}: frames and packets come as an array of Uint8Array`);
+  for (const b of list) if (!(b instanceof Uint8Array)) throw new Error(`network: ${host}: a frame or packet must be a Uint8Array`);
+}
+
+/** Writes list[start..end) at `at` as [u32 length, bytes], each 8-byte aligned (net_inject_many's format). */
+function writeStaged(e: Engine, at: number, list: Uint8Array[], start: number, end: number): void {
+  const dv = e.dv;
+  const u8 = e.u8;
+  let p = at;
+  for (let i = start; i < end; i++) {
+    const b = list[i];
+    dv.setUint32(p, b.length, true);
+    u8.set(b, p + 4);
+    p += (4 + b.length + 7) & ~7;
+  }
+}
+
+/** Traffic staged in the engine's memory (Network.stage). */
+export interface StagedTraffic {
+  readonly count: number;
+  /** Queues every packet again, now: one call into the data plane. */
+  send(): void;
+  /** Gives the memory back; the traffic cannot be sent after. */
+  release(): void;
 }
 
 /** A host's links are wired by one network at most. */

@@ -8,7 +8,7 @@ import { describe, it, expect } from 'vitest';
 import { Network } from '../src/network.js';
 import { Host } from '../src/host.js';
 import { Engine } from '../src/engine/engine.js';
-import { echoRequest, decode, decodeIp, arpFrame } from '../src/packet/index.js';
+import { echoRequest, decode, decodeIp, arpFrame, ipFrame } from '../src/packet/index.js';
 
 const hasTshark = spawnSync('tshark', ['--version'], { stdio: 'ignore' }).status === 0;
 const ping = (dst: string, seq = 1, ttl?: number) => echoRequest({ src: '0.0.0.0', dst, id: 7, seq, ttl });
@@ -186,6 +186,37 @@ describe('Network: an L2 segment', () => {
     expect(net.run()).toMatchObject({ now: 0, dropped: 0 });
     expect(net.get('n1').neigh.list()).toMatchObject([{ state: 'INCOMPLETE', queued: 1 }]);
     expect(net.advance(3000)).toMatchObject({ now: 3000, dropped: 1 });
+  });
+});
+
+describe('Network: staged traffic', () => {
+  it('packets staged once are queued again by each send(), with one call and the same result as send()', () => {
+    const run = (staged: boolean) => {
+      const net = chain();
+      const pings = [ping('10.0.1.2', 1), ping('10.0.1.2', 2)];
+      const t = staged ? net.stage('a', pings) : undefined;
+      for (let round = 0; round < 3; round++) {
+        if (t) t.send();
+        else net.send('a', pings);
+        net.run();
+      }
+      t?.release();
+      return { replies: icmpOf(net, 'a'), drops: net.drops() };
+    };
+    const staged = run(true);
+    expect(staged.replies.map((r) => r.type)).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(staged).toEqual(run(false));
+  });
+
+  it('frames staged for a link arrive on it, and staging bad input is refused by name', () => {
+    const net = chain();
+    const frame = ipFrame('02:00:00:00:00:01', '02:00:00:00:00:02', echoRequest({ src: '10.0.0.2', dst: '10.0.0.1', id: 7, seq: 9 }));
+    net.stage('r:eth0', [frame]).send();
+    net.run();
+    expect(net.get('r').stats().stages.icmp_echo_reply).toBe(1);
+    expect(() => net.stage('nobody', [frame])).toThrow(/no host named "nobody"/);
+    expect(() => net.stage('r:eth9', [frame])).toThrow(/no such device "eth9"/);
+    expect(() => net.stage('a', ['x' as unknown as Uint8Array])).toThrow(/must be a Uint8Array/);
   });
 });
 

@@ -11,7 +11,7 @@ import {
   NT_WORKERS, NT_NODES, NT_NNODES, NT_ACT, NT_RET, NT_WK, WK_SIZE, WK_ID, WK_NET, WK_NODES, WK_NNODES, WK_BITS, WK_CURSOR,
   WK_GROW, WK_ROOM, WK_STEPS, WK_SENT, WK_NOW_WORK, WK_NEXT_DUE, WK_WAVE, WK_NOW, WK_TICK, WK_CTX,
   Q_OFF, Q_LEN, Q_TAG, Q_POOL, Q_KIND, Q_LINK, Q_DUE, O_CAPTURE_IN, SG_N, SG_PORTS,
-  WAVE_DONE, WAVE_OUTPUTS, WAVE_GROW,
+  WAVE_DONE, WAVE_OUTPUTS, WAVE_GROW, H_OWNER,
 } from '../layout';
 import { ctx, link, enter, enterContext, enterNetwork, wkAdd, bufAllocFor, bufFree, capture } from '../context';
 import { copyBytes } from '../wire/words';
@@ -299,6 +299,8 @@ export function net_begin(n: usize, now: f64): void {
         if (listLen(pend) != 0) earliest = min(earliest, load<f64>(listHead(pend) + Q_DUE));
       }
     }
+    // During the run the host belongs to its worker: the debug build refuses any other writer.
+    if (load<u32>(node + ND_KIND) == NK_HOST) store<u32>(p + H_OWNER, load<u32>(node + ND_OWNER) + 1);
     if (earliest == INF) continue;
     const w = wks + <usize>load<u32>(node + ND_OWNER) * WK_SIZE;
     setBit(<usize>load<u32>(w + WK_BITS), load<u32>(node + ND_POS));
@@ -328,6 +330,7 @@ export function net_settle(n: usize): void {
     const node = nodes + <usize>r * NODE_SIZE;
     const p = <usize>load<u32>(node + ND_PTR);
     if (load<u32>(node + ND_KIND) == NK_HOST) {
+      store<u32>(p + H_OWNER, 0);
       const links = load<u32>(p + H_NLINKS);
       for (let l: u32 = 0; l < links; l++) settlePort(<usize>load<u32>(linkOf(p, l) + L_RXPORT));
     } else {

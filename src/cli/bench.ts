@@ -174,7 +174,7 @@ export async function runBench(plan: BenchPlan, display: ProgressDisplay): Promi
   // A cluster's rate is read against the engine's own per hop, measured in the same run.
   const native = findMode('calico-native')!;
   for (const j of [...jobs]) {
-    if (j.mode.name === 'cluster' && !jobs.some((k) => k.mode === native && k.size === j.size)) jobs.unshift({ mode: native, size: j.size });
+    if (j.mode.name.startsWith('cluster') && !jobs.some((k) => k.mode === native && k.size === j.size)) jobs.unshift({ mode: native, size: j.size });
   }
   const results: BenchResult[] = [];
   const tasks: (Timed & { mode: BenchMode; size: number; flows: number; workers: number })[] = [];

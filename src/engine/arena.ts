@@ -66,6 +66,11 @@ export class Arena {
     });
   }
 
+  /** The index, in a Uint32Array of the memory, of the word holding the top. */
+  get topWord(): number {
+    return (this.base + A_TOP) >> 2;
+  }
+
   /** Bytes handed out so far (the high-water mark of the memory in use). */
   get used(): number {
     return Atomics.load(this.words(), (this.base + A_TOP) >> 2) >>> 0;

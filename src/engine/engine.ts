@@ -119,14 +119,27 @@ export class Engine {
   }
 
   /** A DataView of the whole memory, renewed after the memory grows. */
+  /**
+   * A DataView of the whole memory, renewed once the memory has grown. The
+   * memory grows only for the arena (on any thread), so the arena's top,
+   * read through the current view, says whether the view still covers all
+   * of it (reading memory.buffer costs far more than that).
+   */
   get dv(): DataView {
+    const view = this.view;
+    if (view && this.words![this.arena.topWord] <= view.byteLength) return view;
+    return this.renew();
+  }
+
+  private renew(): DataView {
     const buf = this.memory.buffer;
-    if (!this.view || this.view.byteLength !== buf.byteLength) {
-      this.view = new DataView(buf);
-      this.bytes = new Uint8Array(buf);
-    }
+    this.view = new DataView(buf);
+    this.bytes = new Uint8Array(buf);
+    this.words = new Uint32Array(buf);
     return this.view;
   }
+
+  private words?: Uint32Array;
 
   get u8(): Uint8Array {
     void this.dv;
