@@ -11,6 +11,8 @@ import {
 import { portPush } from './net/port';
 import { nfAbort } from './stages/netfilter';
 import { copyBytes } from './wire/words';
+import { trace } from './trace/trace';
+import { EV_DROP, EV_TX, EV_DELIVER, EV_CONSUME } from './trace/events';
 
 export let ctx: usize = 0;
 export let host: usize = 0;
@@ -212,6 +214,7 @@ function writeOut(o: usize, kind: u32, buf: usize, off: u32, len: u32, linkIdx: 
 
 /** Counts a drop and records it when the caller asked for drop records. */
 export function dropRecord(reason: u32, tag: u32): void {
+  trace(EV_DROP, reason);
   count(CNT_DROPPED);
   count(CNT_DROP_BASE + reason);
   if (netMode) wkAdd(WK_DROPPED, 1);
@@ -233,6 +236,7 @@ export function drop(buf: usize, reason: u32, tag: u32): void {
 
 /** The frame leaves the host on link `l` (a device that is not a bridge). */
 export function transmit(l: u32, buf: usize, off: u32, len: u32, tag: u32): void {
+  trace(EV_TX, l, <u32>buf, off, len);
   if (netMode) {
     wireOut(l, buf, off, len, tag);
     return;
@@ -251,6 +255,7 @@ export function transmit(l: u32, buf: usize, off: u32, len: u32, tag: u32): void
 
 /** The packet is delivered to a local socket: handed to the caller. */
 export function deliver(buf: usize, off: u32, len: u32, ipOff: u32, tag: u32): void {
+  trace(EV_DELIVER, 0, <u32>buf, off, len);
   if (netMode) {
     wkAdd(WK_LOCAL, 1);
     if ((load<u32>(ctx + C_FLAGS) & CTX_RECORD_LOCAL) == 0) {
@@ -271,6 +276,7 @@ export function deliver(buf: usize, off: u32, len: u32, ipOff: u32, tag: u32): v
 
 /** The packet was consumed by the host itself (ARP, an echo not answered). */
 export function consume(buf: usize, tag: u32): void {
+  trace(EV_CONSUME);
   bufFree(buf);
   consumed(tag);
 }

@@ -63,6 +63,7 @@ export const C_IN: u32 = 32; // u32 address of the input vector (a network step 
 export const C_WK: u32 = 40; // u32 the worker record of a network step (0: not in a network)
 export const C_IN_CAP: u32 = 44; // u32 descriptors the input vector holds
 export const C_NEXT: u32 = 48; // u32 the engine's next context (the list at ENGINE_CONTEXTS)
+export const C_TRACE: u32 = 52; // u32 address of the trace buffer the trace build records into (TB_*), 0 = off
 // Where the engine keeps its regions (src/engine/arena.ts), and the head of
 // its list of contexts there: a buffer freed by a context whose pools do not
 // hold it (a host's queue of another's buffers, between runs) goes home.
@@ -548,3 +549,20 @@ export const WAVE_GROW: u32 = 2; // host WK_GROW needs room for WK_ROOM packets 
 // Output kinds of a network step beside O_TX/O_LOCAL/O_DROP.
 export const O_CAPTURE_IN: u32 = 4; // a copy of a frame arriving on a captured link
 export const O_CAPTURE_OUT: u32 = 5; // a copy of a frame sent on a captured link
+
+// ---- Tracing (the trace build only: assembly/trace/): each stage a packet
+// passes through appends a record to its context's trace buffer; the events
+// are listed in assembly/trace/events.ts.
+export const TB_USED: u32 = 0; // u32 bytes of records written after the header
+export const TB_CAP: u32 = 4; // u32 bytes the records may take
+export const TB_LOST: u32 = 8; // u32 records that found no room
+export const TB_HDR: u32 = 16;
+// A record: a fixed header, then up to TRACE_BYTES of the packet, padded to 8 bytes.
+export const TR_EV: u32 = 0; // u16 EV_*
+export const TR_LEN: u32 = 2; // u16 bytes of packet after the header
+export const TR_HOST: u32 = 4; // u32 the host struct
+export const TR_WAVE: u32 = 8; // u32 the network's wave (0 outside a network)
+export const TR_A: u32 = 12; // u32 x 5: the event's words
+export const TR_TIME: u32 = 32; // f64 ms
+export const TR_HDR: u32 = 40;
+export const TRACE_BYTES: u32 = 9216; // a jumbo frame: what describes a packet is there whole
