@@ -541,6 +541,11 @@ export class Network {
     return this.dropLog.filter((d) => d.host === host);
   }
 
+  /** @internal The data-plane context of each worker (tracing and check mode attach their regions to them). */
+  get contextPointers(): readonly number[] {
+    return this.contexts.map((c) => c.ptr);
+  }
+
   /** Each worker's packet buffers: free and in all (the pools grow when frames in flight need more). */
   bufferPools(): { worker: number; free: number; capacity: number }[] {
     return this.contexts.map((c, worker) => ({ worker, free: c.free, capacity: c.capacity }));
