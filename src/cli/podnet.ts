@@ -65,6 +65,13 @@ const VERBS = new Map<string, VerbEntry>([
     },
   ],
   [
+    'fuzz',
+    {
+      summary: 'send random and mutated frames into a scenario, check every one, shrink what breaks',
+      load: async () => (await import('./fuzz.js')).fuzzVerb,
+    },
+  ],
+  [
     'replay',
     {
       summary: "feed a pcap through a scenario on the capture's own clock and print each frame's fate",
