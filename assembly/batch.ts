@@ -21,6 +21,8 @@ import { neighTimers } from './stages/neigh-output';
 import { neighPeriodicGc } from './tables/neigh-gc';
 import { nfReset } from './stages/netfilter';
 import { ip4Output } from './stages/ip4-output';
+import { trace } from './trace/trace';
+import { EV_ORIGINATE } from './trace/events';
 
 /**
  * What runs before a host's batch, whatever its size: timers. (Conntrack's
@@ -187,6 +189,7 @@ export function noBuffer(d: usize, kind: u32, tag: u32): void {
 /** A packet from the host's own stack (K_ORIGINATE): an IPv4 packet at off. */
 function originate(buf: usize, off: u32, len: u32, tag: u32): void {
   count(CNT_ORIGINATED);
+  trace(EV_ORIGINATE, 0, <u32>buf, off, len);
   const ip = buf + off;
   if (len < IP_HLEN) {
     drop(buf, DROP_IP_INHDR, tag);

@@ -6,11 +6,14 @@ import {
   H_COUNTERS, H_LINKS, LINK_SIZE, CNT_DROP_BASE, CNT_STAGE_BASE, CNT_DROPPED, CNT_SENT,
   CNT_GENERATED, CNT_LOCAL, O_TX, O_LOCAL, O_DROP, DROP_FULL_RING, DROP_NOMEM,
   L_TX_PACKETS, L_TX_BYTES, HEADROOM, CTX_NETWORK, CTX_RECORD_LOCAL, L_FLAGS, LF_CAPTURE, L_PEER, L_LATENCY,
-  WK_LOCAL, WK_DROPPED, WK_LOST, O_CAPTURE_OUT, C_ID, K_RX, Q_POOL, Q_KIND, H_OWNER, CTX_RECORD_FATES, O_CONSUMED,
+  WK_LOCAL, WK_DROPPED, WK_LOST, O_CAPTURE_OUT, C_ID, K_RX, Q_POOL, Q_KIND, H_OWNER, CTX_RECORD_FATES, O_CONSUMED, C_CHECK,
 } from './layout';
 import { portPush } from './net/port';
 import { nfAbort } from './stages/netfilter';
 import { copyBytes } from './wire/words';
+import { trace } from './trace/trace';
+import { EV_DROP, EV_TX, EV_DELIVER, EV_CONSUME } from './trace/events';
+import { checkLeaving, checkForget, checkInherit } from './check';
 
 export let ctx: usize = 0;
 export let host: usize = 0;
@@ -19,6 +22,8 @@ export let now: u32 = 0;
 export let wk: usize = 0;
 export let netNow: f64 = 0;
 let netMode = false;
+/** Check mode (check.ts): what leaves a host is verified. */
+export let checking = false;
 let counters: usize = 0;
 let links: usize = 0;
 
@@ -42,6 +47,7 @@ export function enter(c: usize, h: usize, t: u32): void {
   assert(load<u32>(h + H_OWNER) == 0 || load<u32>(h + H_OWNER) == load<u32>(c + C_ID) + 1);
   ctx = c;
   netMode = (load<u32>(c + C_FLAGS) & CTX_NETWORK) != 0;
+  checking = load<u32>(c + C_CHECK) != 0;
   host = h;
   now = t;
   counters = load<u32>(h + H_COUNTERS);
@@ -175,6 +181,7 @@ export function genAlloc(tag: u32): usize {
   count(CNT_GENERATED);
   const buf = bufAlloc();
   if (buf == 0) dropRecord(DROP_NOMEM, tag);
+  else if (checking) checkForget(buf);
   return buf;
 }
 
@@ -183,6 +190,7 @@ export function genAllocFor(tag: u32, bytes: u32): usize {
   count(CNT_GENERATED);
   const buf = bufAllocFor(bytes);
   if (buf == 0) dropRecord(DROP_NOMEM, tag);
+  else if (checking) checkForget(buf);
   return buf;
 }
 
@@ -190,6 +198,7 @@ export function genAllocFor(tag: u32, bytes: u32): usize {
 export function clonePacket(buf: usize, off: u32, len: u32, tag: u32): usize {
   const copy = genAllocFor(tag, off + len);
   if (copy != 0) copyBytes(copy + off, buf + off, len);
+  if (checking && copy != 0) checkInherit(copy, buf);
   return copy;
 }
 
@@ -212,6 +221,7 @@ function writeOut(o: usize, kind: u32, buf: usize, off: u32, len: u32, linkIdx: 
 
 /** Counts a drop and records it when the caller asked for drop records. */
 export function dropRecord(reason: u32, tag: u32): void {
+  trace(EV_DROP, reason);
   count(CNT_DROPPED);
   count(CNT_DROP_BASE + reason);
   if (netMode) wkAdd(WK_DROPPED, 1);
@@ -233,6 +243,7 @@ export function drop(buf: usize, reason: u32, tag: u32): void {
 
 /** The frame leaves the host on link `l` (a device that is not a bridge). */
 export function transmit(l: u32, buf: usize, off: u32, len: u32, tag: u32): void {
+  trace(EV_TX, l, <u32>buf, off, len);
   if (netMode) {
     wireOut(l, buf, off, len, tag);
     return;
@@ -251,6 +262,8 @@ export function transmit(l: u32, buf: usize, off: u32, len: u32, tag: u32): void
 
 /** The packet is delivered to a local socket: handed to the caller. */
 export function deliver(buf: usize, off: u32, len: u32, ipOff: u32, tag: u32): void {
+  trace(EV_DELIVER, 0, <u32>buf, off, len);
+  if (checking) checkLeaving(ctx, host, 0xffff, netNow, buf, buf + off, len, false, tag);
   if (netMode) {
     wkAdd(WK_LOCAL, 1);
     if ((load<u32>(ctx + C_FLAGS) & CTX_RECORD_LOCAL) == 0) {
@@ -271,6 +284,7 @@ export function deliver(buf: usize, off: u32, len: u32, ipOff: u32, tag: u32): v
 
 /** The packet was consumed by the host itself (ARP, an echo not answered). */
 export function consume(buf: usize, tag: u32): void {
+  trace(EV_CONSUME);
   bufFree(buf);
   consumed(tag);
 }
@@ -298,6 +312,7 @@ function wireOut(l: u32, buf: usize, off: u32, len: u32, tag: u32): void {
   const lp = link(l);
   add64(lp + L_TX_PACKETS, 1);
   add64(lp + L_TX_BYTES, len);
+  if (checking) checkLeaving(ctx, host, l, netNow, buf, buf + off, len, true, tag);
   if ((<u32>load<u8>(lp + L_FLAGS) & LF_CAPTURE) != 0) capture(O_CAPTURE_OUT, l, buf, off, len, tag);
   const port = <usize>load<u32>(lp + L_PEER);
   if (port == 0) {

@@ -191,3 +191,6 @@ export function drop_unplaced(c: usize, h: usize, d: usize, now: u32): u32 {
 }
 
 export { audit_begin, audit_host, audit_segment, audit_network } from './audit';
+export { fuzz_render, fuzz_send } from './fuzz/render';
+export { trace_build } from './trace/trace';
+export { fuzz_draw } from './fuzz/draw';

@@ -63,6 +63,8 @@ export const C_IN: u32 = 32; // u32 address of the input vector (a network step 
 export const C_WK: u32 = 40; // u32 the worker record of a network step (0: not in a network)
 export const C_IN_CAP: u32 = 44; // u32 descriptors the input vector holds
 export const C_NEXT: u32 = 48; // u32 the engine's next context (the list at ENGINE_CONTEXTS)
+export const C_TRACE: u32 = 52; // u32 address of the trace buffer the trace build records into (TB_*), 0 = off
+export const C_CHECK: u32 = 56; // u32 address of the check record (CK_*): what leaves a host is verified, 0 = off
 // Where the engine keeps its regions (src/engine/arena.ts), and the head of
 // its list of contexts there: a buffer freed by a context whose pools do not
 // hold it (a host's queue of another's buffers, between runs) goes home.
@@ -255,6 +257,8 @@ export const Q_POOL: u32 = 12; // u8 the context whose pool the buffer is from
 export const Q_KIND: u32 = 13; // u8 K_RX or K_ORIGINATE
 export const Q_LINK: u32 = 14; // u16 the receiving link (a host's external input)
 export const Q_DUE: u32 = 16; // f64 ms at which it arrives
+// ... and, in check mode (C_CHECK), what the packet was when it entered the host (M_*).
+export const Q_CHECK: u32 = 24; // u32
 
 // Bridge forwarding database entry: MAC (6 bytes) and port (u16) read as one u64.
 export const FDB_SIZE: u32 = 16;
@@ -548,3 +552,54 @@ export const WAVE_GROW: u32 = 2; // host WK_GROW needs room for WK_ROOM packets 
 // Output kinds of a network step beside O_TX/O_LOCAL/O_DROP.
 export const O_CAPTURE_IN: u32 = 4; // a copy of a frame arriving on a captured link
 export const O_CAPTURE_OUT: u32 = 5; // a copy of a frame sent on a captured link
+
+// ---- Tracing (the trace build only: assembly/trace/): each stage a packet
+// passes through appends a record to its context's trace buffer; the events
+// are listed in assembly/trace/events.ts.
+export const TB_USED: u32 = 0; // u32 bytes of records written after the header
+export const TB_CAP: u32 = 4; // u32 bytes the records may take
+export const TB_LOST: u32 = 8; // u32 records that found no room
+export const TB_HDR: u32 = 16;
+// A record: a fixed header, then up to TRACE_BYTES of the packet, padded to 8 bytes.
+export const TR_EV: u32 = 0; // u16 EV_*
+export const TR_LEN: u32 = 2; // u16 bytes of packet after the header
+export const TR_HOST: u32 = 4; // u32 the host struct
+export const TR_WAVE: u32 = 8; // u32 the network's wave (0 outside a network)
+export const TR_A: u32 = 12; // u32 x 5: the event's words
+export const TR_TIME: u32 = 32; // f64 ms
+export const TR_HDR: u32 = 40;
+export const TRACE_BYTES: u32 = 9216; // a jumbo frame: what describes a packet is there whole
+
+// ---- Check mode (fuzzing): every frame a host sends on a wire and every
+// packet it delivers is verified against the packet's state when it entered
+// the host (Q_CHECK); violations are counted, the first few kept with their bytes.
+export const M_KNOWN: u32 = 1; // the packet entered the host (else the host made it)
+export const M_IPV4: u32 = 2; // an IPv4 header is there (version 4, its length in the frame)
+export const M_OUTER_OK: u32 = 4; // its header checksum is right
+export const M_IPIP: u32 = 8; // it carries a whole inner IPv4 header (protocol 4)
+export const M_INNER_OK: u32 = 16; // the inner header's checksum is right
+export const M_L4_OK: u32 = 32; // the innermost TCP/UDP/ICMP checksum is right, or cannot be checked
+export const M_TUNNELLED: u32 = 64; // an IPIP packet whose outer source is the host's: it put the packet in the tunnel
+export const M_TTL_SHIFT: u32 = 8; // bits 8..15: the largest TTL of its headers (outer, inner, ...)
+export const M_SENT_TTL_SHIFT: u32 = 16; // bits 16..23: the TTL of the packet the host sends (the inner one when M_TUNNELLED)
+export const V_IP_CSUM: u32 = 1; // an IPv4 header checksum is wrong
+export const V_INNER_CSUM: u32 = 2; // the inner IPv4 header of an IPIP packet has a wrong checksum
+export const V_L4_CSUM: u32 = 3; // a TCP, UDP or ICMP checksum is wrong
+export const V_TTL: u32 = 4; // the TTL grew
+export const V_COUNT: u32 = 5;
+export const CK_CHECKED: u32 = 0; // u64 frames and packets verified
+export const CK_COUNTS: u32 = 8; // V_COUNT x u32 violations by kind
+export const CK_KEPT: u32 = 28; // u32 violations kept below
+export const CK_RECS: u32 = 32; // CHECK_KEEP records of CKR_SIZE
+export const CHECK_KEEP: u32 = 4;
+export const CKR_KIND: u32 = 0; // u32 V_*
+export const CKR_HOST: u32 = 4; // u32 the host struct
+export const CKR_LINK: u32 = 8; // u32 the link it left on, 0xffff: delivered to a socket
+export const CKR_TAG: u32 = 12; // u32
+export const CKR_TIME: u32 = 16; // f64 ms
+export const CKR_ENTRY: u32 = 24; // u32 Q_CHECK: the packet's state when it entered
+export const CKR_LEN: u32 = 28; // u32 bytes of the frame (or packet)
+export const CKR_BYTES: u32 = 32; // the first CHECK_BYTES of it
+export const CHECK_BYTES: u32 = 2048; // a frame of a 1500-byte MTU whole
+export const CKR_SIZE: u32 = 2080;
+export const CHECK_SIZE: u32 = 8352; // CK_RECS + CHECK_KEEP * CKR_SIZE

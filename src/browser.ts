@@ -8,9 +8,10 @@ export * from './library.js';
 /**
  * Compiles the data plane and makes it the one new engines use. `source` is
  * podnet.wasm's URL (default: build/podnet.wasm beside this package), its
- * bytes, or a compiled module.
+ * bytes, or a compiled module; `{ trace: true }` loads the trace build
+ * (podnet.trace.wasm), which engines made with `{ trace: true }` use.
  */
-export async function loadDataPlane(source?: string | URL | ArrayBuffer | Uint8Array | WebAssembly.Module, opts: { debug?: boolean } = {}): Promise<WebAssembly.Module> {
+export async function loadDataPlane(source?: string | URL | ArrayBuffer | Uint8Array | WebAssembly.Module, opts: { debug?: boolean; trace?: boolean } = {}): Promise<WebAssembly.Module> {
   if (typeof SharedArrayBuffer === 'undefined' || (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === false) {
     throw new Error('podnet: shared memory is unavailable: serve the page with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp');
   }
@@ -20,7 +21,7 @@ export async function loadDataPlane(source?: string | URL | ArrayBuffer | Uint8A
   } else if (source instanceof ArrayBuffer || source instanceof Uint8Array) {
     module = await WebAssembly.compile(source as BufferSource);
   } else {
-    const url = source ?? new URL(`../../build/${opts.debug ? 'podnet.debug.wasm' : 'podnet.wasm'}`, import.meta.url);
+    const url = source ?? new URL(`../../build/${opts.trace ? 'podnet.trace.wasm' : opts.debug ? 'podnet.debug.wasm' : 'podnet.wasm'}`, import.meta.url);
     const response = await fetch(url);
     if (!response.ok) throw new Error(`podnet: ${String(url)}: ${response.status} ${response.statusText}`);
     module = await WebAssembly.compile(await response.arrayBuffer());

@@ -1,5 +1,5 @@
 // What podnet exports everywhere it runs (Node and browsers): hosts, the
-// engine, networks, the builders, scenarios as data, packets.
+// engine, networks, the builders, scenarios as data, packets, traces.
 export { Host } from './host.js';
 export type {
   HostOptions, HostStats, LinkSpec, LinkChange, LinkInfo, LinkType, RouteSpec, RouteInfo, NeighInfo, FdbInfo, Output,
@@ -29,3 +29,5 @@ export type { PacketFate, Tuple } from './scenarios/probe.js';
 export { builtinScenario } from './scenarios/builtin.js';
 export { replay } from './scenarios/replay.js';
 export type { ReplayFate, ReplayResult } from './scenarios/replay.js';
+export { tracePacket, traceScenario, traceSteps, formatTrace } from './trace/trace.js';
+export type { TraceOptions, TraceStep, PacketTrace } from './trace/trace.js';

@@ -157,7 +157,7 @@ export class Network {
     // A network of its own by default, so two networks never share state.
     this.engine = opts.engine ?? new Engine();
     this.workers = workers;
-    this.opts = opts;
+    this.opts = { ...opts };
     const e = this.engine;
     this.net = e.alloc(L.NET_SIZE);
     const wks = e.alloc(workers * L.WK_SIZE);
@@ -539,6 +539,25 @@ export class Network {
     if (host === undefined) return [...this.dropLog];
     this.get(host);
     return this.dropLog.filter((d) => d.host === host);
+  }
+
+  /**
+   * From the next run on, keep what hosts deliver for delivered() and each
+   * drop for drops(), or only count them (NetworkOptions.recordDeliveries,
+   * recordDrops; a fuzzer turns both off).
+   */
+  record(what: { deliveries?: boolean; drops?: boolean }): void {
+    if (what.deliveries !== undefined) this.opts.recordDeliveries = what.deliveries;
+    if (what.drops !== undefined) this.opts.recordDrops = what.drops;
+    let flags = L.CTX_NETWORK;
+    if (this.opts.recordDeliveries ?? true) flags |= L.CTX_RECORD_LOCAL;
+    if (this.opts.recordDrops ?? true) flags |= L.CTX_RECORD_DROPS;
+    this.contexts.forEach((c, k) => c.network(k, flags));
+  }
+
+  /** @internal The data-plane context of each worker (tracing and check mode attach their regions to them). */
+  get contextPointers(): readonly number[] {
+    return this.contexts.map((c) => c.ptr);
   }
 
   /** Each worker's packet buffers: free and in all (the pools grow when frames in flight need more). */

@@ -66,7 +66,7 @@ describe('podnet run', () => {
   const mistakes: [() => string[], RegExp][] = [
     [() => ['run'], /^podnet run: which scenario\?/],
     [() => ['run', 'a', 'b'], /^podnet run: one scenario at a time/],
-    [() => ['run', 'nosuch.yaml'], /^podnet run: no scenario file "nosuch.yaml" \(or a built-in scenario: docker, calico\)/],
+    [() => ['run', 'nosuch.yaml'], /^podnet run: no scenario file "nosuch.yaml" \(or a built-in scenario: docker, calico, router\)/],
     [() => ['run', 'examples'], /^podnet run: examples is a directory/],
     [() => ['run', bad()], /^podnet run: .*bad\.yaml:4: hosts\[0\]\.links\[0\]\.mtu: 99999 is out of range 68\.\./],
     [() => ['run', 'calico', '--json', '/no/such/dir/x.json'], /^podnet run: --json \/no\/such\/dir\/x\.json: no directory/],
@@ -88,7 +88,7 @@ describe('podnet run', () => {
     const r = podnet('run', '--help');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^Usage: podnet run SCENARIO \[--pcap DIR\] \[--json FILE\]/);
-    expect(r.stdout).toContain('Built-in scenarios: docker, calico');
+    expect(r.stdout).toContain('Built-in scenarios: docker, calico, router');
   });
 });
 

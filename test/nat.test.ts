@@ -420,6 +420,18 @@ const CASES: LinuxCase[] = [
     },
   },
   {
+    linux: 'timestamp, info and address-mask requests start connections as echo requests do (icmp_new), so they are MASQUERADEd and their replies (invmap) translated back',
+    rules: MASQ,
+    async run(g) {
+      for (const [request, reply] of [[13, 14], [15, 16], [17, 18]]) {
+        const [out] = txOn(await g.rx('10.1.0.10', echo('10.1.0.10', '8.8.8.8', request, 0, 90 + request)), 'eth0');
+        expect(formatIPv4(get32(out, 12))).toBe('203.0.113.1');
+        const [back] = txOn(await g.rx('8.8.8.8', echo('8.8.8.8', '203.0.113.1', reply, 0, get16(out, 24))), 'eth1');
+        expect([formatIPv4(get32(back, 16)), get16(back, 24)]).toEqual(['10.1.0.10', 90 + request]);
+      }
+    },
+  },
+  {
     linux: 'ICMP connections are never ASSURED (nf_conntrack_icmp_packet only refreshes the timeout)',
     rules: MASQ,
     async run(g) {

@@ -31,7 +31,7 @@ function run(cmd: string, args: string[]) {
 
 describe('npm pack', () => {
   it('holds the built code with its types, the wasm, the examples, README and LICENSE', () => {
-    for (const f of ['LICENSE', 'README.md', 'package.json', 'bin/podnet.js', 'build/podnet.wasm', 'build/podnet.debug.wasm', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/browser.js', 'dist/src/browser.d.ts', 'dist/src/cli/podnet.js', 'dist/bench/index.js', 'examples/docker.mjs', 'examples/browser/index.html', 'examples/scenarios/docker-published-port.yaml']) {
+    for (const f of ['LICENSE', 'README.md', 'package.json', 'bin/podnet.js', 'build/podnet.wasm', 'build/podnet.debug.wasm', 'build/podnet.trace.wasm', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/browser.js', 'dist/src/browser.d.ts', 'dist/src/cli/podnet.js', 'dist/bench/index.js', 'examples/docker.mjs', 'examples/browser/index.html', 'examples/scenarios/docker-published-port.yaml']) {
       expect(files).toContain(f);
     }
   });
@@ -72,6 +72,17 @@ describe('installed', () => {
     const r = run(process.execPath, ['use.mjs']);
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe('1 4 calico-nat-outgoing function undefined');
+  });
+
+  it('fuzzes and traces from the installed package; the reference model, not shipped, is reported absent', () => {
+    const f = run('npx', ['podnet', 'fuzz', '--frames', '20000', '--model']);
+    expect(f.stderr).not.toMatch(/^\s+at |Error/m);
+    expect(f.status).toBe(0);
+    expect(f.stdout).toMatch(/^20,000 frames checked/m);
+    expect(f.stdout).toMatch(/^model: absent/m);
+    const t = run('npx', ['podnet', 'trace', '--scenario', 'calico', '--from', 'node1-pod1', 'icmp node1-pod1 > node2-pod1']);
+    expect(t.status).toBe(0);
+    expect(t.stdout).toMatch(/ipip +ip_tunnel_xmit +into tunl0/);
   });
 
   it('its examples and podnet run work from the installed package', () => {

@@ -78,9 +78,10 @@ describe('examples/', () => {
     'calico.mjs': /IPIP ttl 63: 10\.244\.0\.1 > 10\.244\.0\.65 ICMP echo request[\s\S]*pod got: 10\.244\.0\.65 > 10\.244\.0\.1 ICMP echo reply/,
     'scenario.mjs': /ok {3}every reply is translated back/,
     'embedding.mjs': /22 ms b: #102 delivered 10\.0\.0\.1\.1002 > 10\.0\.0\.2\.9 UDP[\s\S]*buffers in use at the end: 0/,
+    'fuzz.mjs': /^50000 frames checked, \d+ hops verified, 0 violations\n[\s\S]*ipt_do_table +nat PREROUTING: DNAT by -A DOCKER/,
   };
 
-  it('holds the Docker, Calico, scenario and embedding examples', () => {
+  it('holds the Docker, Calico, scenario, embedding and fuzz examples', () => {
     expect(examples().map((f) => f.slice(f.lastIndexOf('/') + 1)).sort()).toEqual(Object.keys(expected).sort());
   });
 

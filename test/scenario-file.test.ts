@@ -175,8 +175,8 @@ properties: ["from gw to 192.168.0.11: answered"]
 });
 
 describe('checking properties', () => {
-  it('the built-in docker and calico scenarios hold', () => {
-    for (const name of ['docker', 'calico']) {
+  it('the built-in docker, calico and router scenarios hold', () => {
+    for (const name of ['docker', 'calico', 'router']) {
       const { report } = runScenario(buildScenario(builtinScenario(name)!));
       expect(report.properties.filter((p) => !p.holds)).toEqual([]);
       expect(report.ok).toBe(true);

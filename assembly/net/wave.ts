@@ -13,7 +13,8 @@ import {
   Q_OFF, Q_LEN, Q_TAG, Q_POOL, Q_KIND, Q_LINK, Q_DUE, O_CAPTURE_IN, SG_N, SG_PORTS,
   WAVE_DONE, WAVE_OUTPUTS, WAVE_GROW, H_OWNER,
 } from '../layout';
-import { ctx, link, enter, enterContext, enterNetwork, wkAdd, bufAllocFor, bufFree, capture } from '../context';
+import { ctx, host, link, enter, enterContext, enterNetwork, wkAdd, bufAllocFor, bufFree, capture, checking } from '../context';
+import { checkEntry } from '../check';
 import { copyBytes } from '../wire/words';
 import { hostTimers, runBatch } from '../batch';
 import { listLen, listHead, listPush, listShift, listSplice } from './list';
@@ -215,6 +216,7 @@ function admit(d: usize, buf: usize, l: u32, kind: u32): void {
     buf = own;
   }
   if (buf != 0 && kind == K_RX && (<u32>load<u8>(link(l) + L_FLAGS) & LF_CAPTURE) != 0) capture(O_CAPTURE_IN, l, buf, off, len, tag);
+  if (buf != 0 && checking) checkEntry(host, buf, off, len, kind);
   store<u32>(d + D_BUF, <u32>buf);
   store<u16>(d + D_OFF, <u16>off);
   store<u16>(d + D_LEN, <u16>len);

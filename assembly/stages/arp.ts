@@ -19,6 +19,8 @@ import { neighFind, neighProbe } from '../tables/neigh';
 import { neighCreate } from '../tables/neigh-gc';
 import { neighResolved } from './neigh-output';
 import { linkOutput } from './link-output';
+import { trace } from '../trace/trace';
+import { EV_ARP, EV_ARP_REPLY, EV_ARP_SOLICIT, EV_NEIGH_UPDATE } from '../trace/events';
 
 export function arpInput(dev: u32, buf: usize, off: u32, len: u32, tag: u32): void {
   const a = buf + off + ETH_HLEN;
@@ -35,6 +37,7 @@ export function arpInput(dev: u32, buf: usize, off: u32, len: u32, tag: u32): vo
   const sip = ld32(a + ARP_SPA);
   const tip = ld32(a + ARP_TPA);
   const sha = ldMac(a + ARP_SHA);
+  trace(EV_ARP, dev, <u32>a);
   if (isMulticast(sip) || isLoopback(sip) || isMulticast(tip) || isLoopback(tip)) {
     stat(STAT_arp_ignored);
     consume(buf, tag);
@@ -93,6 +96,7 @@ function update(e: usize, dev: u32, mac: u64, force: bool): void {
     return;
   }
   stMac(e + NB_MAC, mac);
+  trace(EV_NEIGH_UPDATE, <u32>e);
   stat(STAT_arp_learned);
   neighResolved(e, dev);
 }
@@ -113,6 +117,7 @@ function eventNs(ip: u32, dev: u32, mac: u64): void {
 /** Turns the request in buf into the reply, in place, and sends it. */
 function reply(dev: u32, buf: usize, off: u32, a: usize, tip: u32, sip: u32, sha: u64, tag: u32): void {
   const mac = ldMac(link(dev) + L_MAC);
+  trace(EV_ARP_REPLY, dev, tip, sip);
   const eth = buf + off;
   stMac(eth + ETH_DST, sha);
   stMac(eth + ETH_SRC, mac);
@@ -147,5 +152,6 @@ export function arpSolicit(dev: u32, target: u32, src: u32): void {
   stMac(a + ARP_THA, 0);
   st32(a + ARP_TPA, target);
   stat(STAT_arp_request_sent);
+  trace(EV_ARP_SOLICIT, dev, target, src);
   linkOutput(dev, buf, HEADROOM, ETH_HLEN + ARP_LEN, TAG_GENERATED);
 }

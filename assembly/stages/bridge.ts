@@ -12,6 +12,8 @@ import { ldMac, macIsMulticast } from '../wire/bytes';
 import { ETH_SRC } from '../wire/ethernet';
 import { fdbLookup, fdbLearn, fdbPort, fdbDelete, LEARN_FULL, LEARN_OK } from '../tables/fdb';
 import { l3Input } from './ethernet-input';
+import { trace } from '../trace/trace';
+import { EV_BR_LOCAL, EV_BR_FORWARD, EV_BR_FLOOD } from '../trace/events';
 
 @inline function isUp(l: u32): bool {
   return (<u32>load<u8>(link(l) + L_FLAGS) & LF_UP) != 0;
@@ -138,6 +140,7 @@ function passUp(br: u32, buf: usize, off: u32, len: u32, tag: u32, local: bool =
   add64(bp + L_RX_PACKETS, 1);
   add64(bp + L_RX_BYTES, len);
   stat(STAT_bridge_local);
+  trace(EV_BR_LOCAL, br);
   l3Input(br, buf, off, len, tag, local);
 }
 
@@ -147,6 +150,7 @@ function passUp(br: u32, buf: usize, off: u32, len: u32, tag: u32, local: bool =
 }
 
 function portOutput(p: u32, buf: usize, off: u32, len: u32, tag: u32): void {
+  trace(EV_BR_FORWARD, p);
   if (!isUp(p)) {
     drop(buf, DROP_DEV_READY, tag);
     return;
@@ -181,6 +185,7 @@ function flood(br: u32, ingress: u32, buf: usize, off: u32, len: u32, tag: u32, 
     return;
   }
   stat(STAT_bridge_flooded);
+  trace(EV_BR_FLOOD, br, ingress);
   for (let p: u32 = 0; p <= last; p++) {
     if (!floods(br, p, ingress, bcast)) continue;
     if (!fits(p, len)) {

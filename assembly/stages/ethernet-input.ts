@@ -10,6 +10,8 @@ import { ETH_HLEN, ETH_TYPE } from '../wire/ethernet';
 import { bridgeInput } from './bridge';
 import { arpInput } from './arp';
 import { ip4Input } from './ip4-input';
+import { trace } from '../trace/trace';
+import { EV_RX } from '../trace/events';
 
 export function ethernetInput(l: u32, buf: usize, off: u32, len: u32, tag: u32): void {
   count(CNT_IN);
@@ -22,6 +24,7 @@ export function ethernetInput(l: u32, buf: usize, off: u32, len: u32, tag: u32):
   }
   add64(lp + L_RX_PACKETS, 1);
   add64(lp + L_RX_BYTES, len);
+  trace(EV_RX, l, <u32>buf, off, len);
   if ((<u32>load<u8>(lp + L_FLAGS) & LF_UP) == 0) {
     drop(buf, DROP_DEV_READY, tag);
     return;

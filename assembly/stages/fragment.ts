@@ -6,6 +6,8 @@ import { ld16, st16 } from '../wire/bytes';
 import { checksum } from '../wire/checksum';
 import { IP_TOTLEN, IP_FRAG, IP_CHECK, IP_MF, IP_OFFMASK, IP_HLEN, ipIhlBytes } from '../wire/ipv4';
 import { ip4Finish } from './ip4-output';
+import { trace } from '../trace/trace';
+import { EV_FRAGMENT } from '../trace/events';
 
 /**
  * Fragments leave in order, each as soon as it is made: every fragment but
@@ -22,6 +24,7 @@ export function ip4Fragment(dev: u32, nh: u32, nhp: usize, buf: usize, ipOff: u3
   const count = (payload + chunk - 1) / chunk;
   const moreAfter = (frag & IP_MF) != 0;
   stat(STAT_ip4_fragmented);
+  trace(EV_FRAGMENT, count, mtu, tot);
   for (let k: u32 = 0; k + 1 < count; k++) {
     const f = genAllocFor(tag, ipOff + ihl + chunk);
     if (f == 0) continue;

@@ -18,6 +18,8 @@ import { icmpGlobalAllow, icmpGlobalConsume, icmpPeerAllow } from '../tables/rat
 import { routeLookup } from '../tables/route';
 import { ip4Output } from './ip4-output';
 import { nfSave, nfRestore } from './netfilter';
+import { trace } from '../trace/trace';
+import { EV_ICMP_ERROR, EV_ICMP_RATELIMIT } from '../trace/events';
 
 // RFC 1812 4.3.2.3: quote as much as fits in 576 bytes, or in the MTU of the way back when less (icmp_send's room).
 const ICMP_ROOM: u32 = 576;
@@ -38,6 +40,7 @@ export function icmpSend(ip: usize, type: u32, code: u32, info: u32, src: u32, s
   const limited = !(type == ICMP_DEST_UNREACH && code == ICMP_FRAG_NEEDED);
   if (limited && !icmpGlobalAllow(host, now)) {
     stat(STAT_icmp_ratelimited);
+    trace(EV_ICMP_RATELIMIT, type, code, dst);
     return;
   }
   // icmp_route_lookup: without a route back there is no error, and no token is spent.
@@ -82,6 +85,7 @@ export function icmpSend(ip: usize, type: u32, code: u32, info: u32, src: u32, s
   st16(icmp + ICMP_CHECK, 0);
   st16(icmp + ICMP_CHECK, checksum(icmp, ICMP_HLEN + quote));
   stat(STAT_icmp_error_sent);
+  trace(EV_ICMP_ERROR, type, code, dst, info);
   nfSave(false); // the offending packet's netfilter state outlives its error
   ip4Output(buf, ipOff, len, TAG_GENERATED);
   nfRestore();

@@ -8,6 +8,9 @@ import { ICMP_TIME_EXCEEDED, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED } from '../wire
 import { icmpSend } from './icmp-error';
 import { ip4Transmit } from './ip4-output';
 import { nfActive, nfForward } from './netfilter';
+import { trace } from '../trace/trace';
+import { plantStaleChecksum } from '../plant';
+import { EV_FORWARD } from '../trace/events';
 
 export function ip4Forward(nh: usize, inDev: u32, buf: usize, ipOff: u32, tot: u32, tag: u32, l2multi: bool): void {
   const ip = buf + ipOff;
@@ -33,6 +36,8 @@ export function ip4Forward(nh: usize, inDev: u32, buf: usize, ipOff: u32, tot: u
   const word = ld16(ip + IP_TTL);
   st16(ip + IP_TTL, word - 0x100);
   st16(ip + IP_CHECK, csumReplace16(ld16(ip + IP_CHECK), word, word - 0x100));
+  plantStaleChecksum(ip, word);
+  trace(EV_FORWARD, <u32>ip, dev, mtu);
   if (nfActive()) {
     // The FORWARD hook sees the packet with its TTL already decremented.
     const r = nfForward(ip, tot, inDev, dev);

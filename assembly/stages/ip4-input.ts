@@ -16,6 +16,8 @@ import { ip4Forward } from './ip4-forward';
 import { nfActive, nfPrerouting, nfInput } from './netfilter';
 import { ip4Local } from './ip4-local';
 import { icmpSend } from './icmp-error';
+import { trace } from '../trace/trace';
+import { EV_ROUTE_INPUT } from '../trace/events';
 
 /**
  * An IPv4 packet of n bytes at buf+ipOff received on device dev; l2multi: it
@@ -76,6 +78,7 @@ export function ip4Input(dev: u32, buf: usize, ipOff: u32, n: u32, tag: u32, l2m
     return;
   }
   const nh = routeLookup(host, ipDst(ip));
+  trace(EV_ROUTE_INPUT, <u32>ip, <u32>nh);
   const type = nh == 0 ? 0 : <u32>load<u8>(nh + N_TYPE);
   if (type == RT_LOCAL || type == RT_BROADCAST) {
     if (nfActive() && !nfLocalIn(buf, ip, tot, dev, tag)) return;

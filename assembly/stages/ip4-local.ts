@@ -28,6 +28,8 @@ import { icmpSend } from './icmp-error';
 import { ip4Output } from './ip4-output';
 import { nfSave, nfRestore, nfReset } from './netfilter';
 import { ipipDecap } from './ipip';
+import { trace } from '../trace/trace';
+import { EV_LOCAL, EV_ECHO_REPLY, EV_TCP_RESET } from '../trace/events';
 
 /**
  * The IPv4 packet at buf+ipOff (tot bytes) is for this host. bcast: sent to
@@ -36,6 +38,7 @@ import { ipipDecap } from './ipip';
 export function ip4Local(buf: usize, ipOff: u32, tot: u32, tag: u32, bcast: bool, l2multi: bool): void {
   const ip = buf + ipOff;
   stat(STAT_ip4_local);
+  trace(EV_LOCAL, <u32>ip);
   if (ipIsFragment(ip)) {
     deliver(buf, ipOff, tot, ipOff, tag); // no reassembly: the host gets fragments as they are
     return;
@@ -100,6 +103,7 @@ function echoReply(buf: usize, ipOff: u32, tot: u32, tag: u32): void {
   consumed(tag);
   count(CNT_GENERATED);
   stat(STAT_icmp_echo_reply);
+  trace(EV_ECHO_REPLY);
   const src = ipSrc(ip);
   st32(ip + IP_SRC, ipDst(ip));
   st32(ip + IP_DST, src);
@@ -163,6 +167,7 @@ export function sendReset(ip: usize, th: usize, n: u32, reject: bool): void {
   st16(t + TCP_CHECK, 0);
   st16(t + TCP_CHECK, finish(sumBytes(t, TCP_HLEN, pseudoSum(ld32(out + IP_SRC), ld32(out + IP_DST), IPPROTO_TCP, TCP_HLEN))));
   stat(STAT_tcp_rst_sent);
+  trace(EV_TCP_RESET);
   nfSave(reject); // the offending packet's netfilter state outlives its reset
   ip4Output(buf, ipOff, len, TAG_GENERATED);
   nfRestore();

@@ -17,6 +17,8 @@ import { neighOutput } from './neigh-output';
 import { ip4Fragment } from './fragment';
 import { nfActive, nfOutput, nfInput, nfPostrouting } from './netfilter';
 import { ipipEncap } from './ipip';
+import { trace } from '../trace/trace';
+import { EV_ROUTE_OUTPUT } from '../trace/events';
 
 /** Routes and sends the IPv4 packet at buf+ipOff (checksum valid or src 0). */
 export function ip4Output(buf: usize, ipOff: u32, tot: u32, tag: u32): void {
@@ -25,6 +27,7 @@ export function ip4Output(buf: usize, ipOff: u32, tot: u32, tag: u32): void {
   let nh = routeLookup(host, dst);
   // A socket's source is chosen with its route (ip_route_output), before OUTPUT.
   if (ipSrc(ip) == 0 && nh != 0) fillSource(ip, nh, dst);
+  trace(EV_ROUTE_OUTPUT, <u32>ip, <u32>nh);
   if (nfActive()) {
     // OUTPUT: conntrack, nat OUTPUT, filter OUTPUT; a new destination is routed again.
     const r = nfOutput(ip, tot, nh == 0 ? 0xffff : <u32>load<u16>(nh + N_DEV));
@@ -35,6 +38,7 @@ export function ip4Output(buf: usize, ipOff: u32, tot: u32, tag: u32): void {
     if (ipDst(ip) != dst) {
       dst = ipDst(ip);
       nh = routeLookup(host, dst);
+      trace(EV_ROUTE_OUTPUT, <u32>ip, <u32>nh);
     }
   }
   const type = nh == 0 ? 0 : <u32>load<u8>(nh + N_TYPE);

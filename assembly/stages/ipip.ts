@@ -21,6 +21,8 @@ import { icmpSend } from './icmp-error';
 import { ip4Transmit } from './ip4-output';
 import { ip4Input } from './ip4-input';
 import { nfActive, nfOutput, nfScrub } from './netfilter';
+import { trace } from '../trace/trace';
+import { EV_ENCAP, EV_DECAP, EV_DECAP_REJECT } from '../trace/events';
 
 /** INET_ECN_encapsulate: the outer header carries the inner ECN field (CE as ECT(0)). */
 @inline function ecnEncap(innerTos: u32): u32 {
@@ -79,6 +81,7 @@ export function ipipEncap(dev: u32, gw: u32, tunNh: usize, buf: usize, ipOff: u3
   st16(o + IP_CHECK, 0);
   st16(o + IP_CHECK, ipHeaderChecksum(o, IP_HLEN));
   stat(STAT_ipip_encap);
+  trace(EV_ENCAP, dev, <u32>o, 0, 0, out);
   if (nfActive()) {
     nfScrub(); // the outer packet is tracked as a packet of its own; its mark stays
     const r = nfOutput(o, total, out);
@@ -117,10 +120,12 @@ export function ipipDecap(buf: usize, ipOff: u32, ihl: u32, tot: u32, tag: u32):
   const outer = buf + ipOff;
   if ((<u32>load<u8>(lp + L_TUN_FLAGS) & TF_PEERS) != 0 && !peerAllowed(lp, ipSrc(outer))) {
     stat(STAT_ipip_rejected);
+    trace(EV_DECAP_REJECT, dev, <u32>outer);
     drop(buf, DROP_NETFILTER_DROP, tag); // Felix: IPIP only from cluster nodes
     return true;
   }
   stat(STAT_ipip_decap);
+  trace(EV_DECAP, dev, <u32>outer);
   if (nfActive()) nfScrub(); // ip_tunnel_rcv: the inner packet is tracked anew, its mark stays
   const n = tot - ihl;
   add64(lp + L_RX_PACKETS, 1);

@@ -19,6 +19,8 @@ import { neighCreate } from '../tables/neigh-gc';
 import { isLocalAddress, selectSource } from '../tables/route';
 import { arpSolicit } from './arp';
 import { linkOutput } from './link-output';
+import { trace } from '../trace/trace';
+import { EV_NEIGH_OUTPUT, EV_NEIGH_QUEUE } from '../trace/events';
 
 /**
  * Sends the IP packet at buf+ipOff to next hop nh on link dev. nhp: the
@@ -57,6 +59,7 @@ export function neighOutput(dev: u32, nh: u32, nhp: usize, buf: usize, ipOff: u3
 }
 
 function send(e: usize, dev: u32, buf: usize, ipOff: u32, ipLen: u32, tag: u32): void {
+  trace(EV_NEIGH_OUTPUT, <u32>e);
   // The entry is in use (neigh->used), written only when it changes.
   if (load<u32>(e + NB_USED) != now) store<u32>(e + NB_USED, now);
   const eth = buf + ipOff - ETH_HLEN;
@@ -128,6 +131,7 @@ function enqueue(e: usize, buf: usize, ipOff: u32, ipLen: u32, tag: u32): void {
   store<u32>(host + H_QUEUED_BYTES, queued + size);
   count(CNT_QUEUED);
   stat(STAT_neigh_queued);
+  trace(EV_NEIGH_QUEUE, <u32>e);
   fateRecord(O_QUEUED, tag);
 }
 

@@ -36,6 +36,8 @@ import { setupDnat, setupSnat, nullBinding, translate } from './nf-nat';
 import { fillKeys } from './nf-keys';
 import { icmpSend } from './icmp-error';
 import { sendReset } from './ip4-local';
+import { trace, traceVerdict } from '../trace/trace';
+import { EV_NF_CHAIN, EV_CONNTRACK } from '../trace/events';
 
 // The packet in hand: its connection (index + 1, 0 = none), direction and
 // state (CTS_*), its mark, whether a NOTRACK made it untracked, and whether
@@ -157,6 +159,7 @@ function track(ip: usize, n: u32, checkL4: bool): bool {
   pktConn = ctResultConn(r);
   pktDir = ctResultDir(r);
   pktState = ctResultState(r);
+  trace(EV_CONNTRACK, pktState, pktConn, pktDir);
   return true;
 }
 
@@ -224,7 +227,7 @@ function run(id: u32, rules: usize, ip: usize, n: u32, inDev: u32, outDev: u32):
   store<u32>(pk, <u32>c, PK_CONN);
   store<u8>(pk, <u8>pktDir, PK_CTDIR);
   store<u32>(pk, pktMark, PK_MARK);
-  const v = rulesRun(rules, id, pk);
+  const v = traceVerdict(EV_NF_CHAIN, id, rulesRun(rules, id, pk));
   pktMark = load<u32>(pk, PK_MARK);
   if (load<u8>(pk, PK_NOTRACK) != 0) pktUntracked = true;
   const logs = <u32>load<u8>(pk, PK_LOGS);

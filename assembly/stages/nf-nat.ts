@@ -16,6 +16,8 @@ import { UDP_CHECK } from '../wire/udp';
 import { TCP_CHECK, TCP_HLEN } from '../wire/tcp';
 import { ctFindLive, ctSourceMapping } from '../tables/conntrack';
 import { ruleNatAddr, ruleNatPortLo } from '../tables/rules';
+import { trace } from '../trace/trace';
+import { EV_NAT } from '../trace/events';
 
 
 /** Rewrites the destination (address, and port or echo id) of the packet at ip. */
@@ -98,6 +100,7 @@ export function translate(ip: usize, n: u32, dst: bool, c: usize, dir: u32, stat
   const otherSrc = load<u32>(other);
   const otherDst = load<u32>(other + 4);
   const otherPorts = load<u32>(other + 8);
+  trace(EV_NAT, <u32>dst, <u32>c, dir);
   // nf_nat_inet_fn: a RELATED ICMP error is translated with its quote; a RELATED reset like any reply.
   if (state == CTS_RELATED && ipProto(ip) == IPPROTO_ICMP) {
     translateIcmpError(ip, n, dst, c, proto, dir);

@@ -41,7 +41,7 @@ interface VerbEntry {
   load(): Promise<Verb>;
 }
 
-// Adding a verb (run, trace, replay, fuzz) is one entry here.
+// Adding a verb is one entry here.
 const VERBS = new Map<string, VerbEntry>([
   [
     'bench',
@@ -55,6 +55,20 @@ const VERBS = new Map<string, VerbEntry>([
     {
       summary: 'build a scenario, send its traffic, print what happened and check its properties',
       load: async () => (await import('./run.js')).runVerb,
+    },
+  ],
+  [
+    'trace',
+    {
+      summary: 'follow one packet through a scenario, stage by stage, host by host',
+      load: async () => (await import('./trace.js')).traceVerb,
+    },
+  ],
+  [
+    'fuzz',
+    {
+      summary: 'send random and mutated frames into a scenario, check every one, shrink what breaks',
+      load: async () => (await import('./fuzz.js')).fuzzVerb,
     },
   ],
   [

@@ -14,7 +14,7 @@ export const replayVerb: Verb = {
     "network's virtual clock), and prints each frame's fate: where it was delivered or dropped, and which links\n" +
     'sent frames because of it.',
   flags: [
-    { name: 'scenario', value: 'S', help: 'a scenario file (JSON or YAML) or a built-in name (docker, calico)' },
+    { name: 'scenario', value: 'S', help: 'a scenario file (JSON or YAML) or a built-in name (docker, calico, router)' },
     { name: 'into', value: 'HOST:LINK', help: 'the link the frames arrive on' },
     { name: 'pcap', value: 'DIR', help: 'write what each link sent to DIR/HOST.LINK.pcap (on the capture\'s clock)' },
     { name: 'json', value: 'FILE', help: 'also write the fates as JSON to FILE' },
@@ -26,7 +26,7 @@ export const replayVerb: Verb = {
     const file = args.positionals[0];
     const scenarioArg = lastFlag(args.flags, 'scenario');
     const into = lastFlag(args.flags, 'into');
-    if (scenarioArg === undefined) throw new UsageError('--scenario is required (a file, or docker, calico)');
+    if (scenarioArg === undefined) throw new UsageError('--scenario is required (a file, or docker, calico, router)');
     if (into === undefined) throw new UsageError('--into HOST:LINK is required: the link the frames arrive on');
     if (!/^[^:]+:[^:]+$/.test(into)) throw new UsageError(`--into ${into}: expected HOST:LINK`);
     const pcap = lastFlag(args.flags, 'pcap');

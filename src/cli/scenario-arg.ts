@@ -6,6 +6,7 @@ import { BUILTIN_SCENARIOS, builtinScenario } from '../scenarios/builtin.js';
 import { loadScenario } from '../scenarios/file.js';
 import { buildScenario, type BuiltScenario } from '../scenarios/build.js';
 import { ScenarioError, type Scenario } from '../scenarios/spec.js';
+import type { Engine } from '../engine/engine.js';
 import { UsageError } from './podnet.js';
 
 /** A scenario named on the command line: a file, or one of the built-in names. */
@@ -24,9 +25,9 @@ export function openScenario(arg: string): { scenario: Scenario; label: string }
   }
 }
 
-export function build(scenario: Scenario, label: string): BuiltScenario {
+export function build(scenario: Scenario, label: string, engine?: Engine): BuiltScenario {
   try {
-    return buildScenario(scenario);
+    return buildScenario(scenario, { engine });
   } catch (err) {
     throw scenarioMistake(label, err);
   }

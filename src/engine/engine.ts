@@ -33,17 +33,32 @@ export function packageRoot(): string {
 
 const modules = new Map<string, WebAssembly.Module>();
 
-/** Makes `module` the data plane new engines use (a browser compiles build/podnet.wasm and hands it in). */
-export function useModule(module: WebAssembly.Module, opts: { debug?: boolean } = {}): void {
-  modules.set(opts.debug ? 'given:debug' : 'given:release', module);
+/**
+ * The builds of the data plane: release, debug (bounds checks and
+ * assertions on), and trace (each stage records what it decides, for
+ * podnet trace; the release build has none of that code).
+ */
+export type Build = 'release' | 'debug' | 'trace';
+
+const FILES: Record<Build, string> = { release: 'podnet.wasm', debug: 'podnet.debug.wasm', trace: 'podnet.trace.wasm' };
+
+function buildOf(opts: { debug?: boolean; trace?: boolean }): Build {
+  return opts.trace ? 'trace' : opts.debug ? 'debug' : 'release';
 }
 
-export function loadModule(debug = false): WebAssembly.Module {
-  const given = modules.get(debug ? 'given:debug' : 'given:release');
+/** Makes `module` the data plane new engines use (a browser compiles build/podnet.wasm and hands it in). */
+export function useModule(module: WebAssembly.Module, opts: { debug?: boolean; trace?: boolean } = {}): void {
+  modules.set(`given:${buildOf(opts)}`, module);
+}
+
+/** The module of a build (`true`: the debug build). */
+export function loadModule(build: Build | boolean = 'release'): WebAssembly.Module {
+  const which: Build = build === true ? 'debug' : build === false ? 'release' : build;
+  const given = modules.get(`given:${which}`);
   if (given) return given;
   const node = nodeBuiltins();
-  if (!node) throw new Error(`podnet: no data plane module${debug ? ' (debug build)' : ''}; in a browser, await loadDataPlane() first`);
-  const file = node.path.join(packageRoot(), 'build', debug ? 'podnet.debug.wasm' : 'podnet.wasm');
+  if (!node) throw new Error(`podnet: no data plane module${which === 'release' ? '' : ` (${which} build)`}; in a browser, await loadDataPlane() first`);
+  const file = node.path.join(packageRoot(), 'build', FILES[which]);
   let mod = modules.get(file);
   if (!mod) {
     if (!node.fs.existsSync(file)) throw new Error(`podnet: ${file} is missing; run \`npm run build\``);
@@ -70,6 +85,10 @@ export function instantiate(module: WebAssembly.Module, memory: WebAssembly.Memo
 export interface EngineOptions {
   /** Use the debug build: bounds checks and assertions on. */
   debug?: boolean;
+  /** Use the trace build: each stage records what it decides (podnet trace, tracePacket). */
+  trace?: boolean;
+  /** A data plane module of your own (a variant build): used instead of the package's. */
+  module?: WebAssembly.Module;
   /** Initial memory in MiB (it grows as regions are placed). */
   initialMiB?: number;
 }
@@ -102,7 +121,7 @@ export class Engine {
     }
     const initial = Math.max(32, Math.ceil(((opts.initialMiB ?? 32) << 20) / 65536));
     this.memory = new WebAssembly.Memory({ initial, maximum: MAX_PAGES, shared: true });
-    this.module = loadModule(opts.debug);
+    this.module = opts.module ?? loadModule(buildOf(opts));
     this.dp = instantiate(this.module, this.memory);
     this.arena = new Arena(this.memory, REGIONS_BASE);
     this.audit = auditing(opts.debug ?? false);
@@ -111,6 +130,11 @@ export class Engine {
   /** This thread's view of an engine another thread made (a worker's). */
   static attach(memory: WebAssembly.Memory, module: WebAssembly.Module): Engine {
     return new Engine({}, { memory, module });
+  }
+
+  /** Whether this engine's data plane is a trace build (its stages record what they decide). */
+  get traces(): boolean {
+    return typeof this.dp.trace_build === 'function' && (this.dp.trace_build as () => number)() !== 0;
   }
 
   /** Another instance of the data plane over the same memory (as a worker has). */

@@ -4,7 +4,7 @@
 // rules' -m set reads).
 import * as L from '../engine/layout.gen.js';
 import { compileRuleset, user2credits, type CompiledRuleset } from './compile.js';
-import { formatRuleset, noRuleset, parseIptables, type Counters, type Rule, type Ruleset, type TableName } from './iptables.js';
+import { formatRule, formatRuleset, noRuleset, parseIptables, type Counters, type Rule, type Ruleset, type TableName } from './iptables.js';
 import { compileIpsets, formatIpsets, parseIpsets, SET_DIMS, type Ipsets, type IpsetType } from './ipset.js';
 import type { ConntrackNoun, NetfilterHost } from './nouns.js';
 
@@ -134,6 +134,17 @@ export class RulesNoun {
     const dv = this.host.engine.dv;
     const at = this.state.ptr + k * L.RST_SIZE;
     return { packets: Number(dv.getBigUint64(at + L.RST_PACKETS, true)), bytes: Number(dv.getBigUint64(at + L.RST_BYTES, true)) };
+  }
+
+  /**
+   * Where a verdict's deciding rule (its offset in the compiled rules) is:
+   * its table, chain and index, and the rule as iptables-save writes it
+   * (no text for a chain's policy or end). For traces.
+   */
+  ruleAt(offset: number): { table: TableName; chain: string; index: number; text?: string } | undefined {
+    const p = this.compiled?.ruleAt(offset);
+    if (!p) return undefined;
+    return { table: p.table, chain: p.chain, index: p.index, ...(p.rule ? { text: formatRule(p.chain, p.rule) } : {}) };
   }
 
   /** The seed of -m statistic --mode random's numbers (the same seed, the same picks). */

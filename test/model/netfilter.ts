@@ -56,6 +56,10 @@ const EVICT_SCAN = 64;
 
 const ICMP_ECHOREPLY = 0;
 const ICMP_ECHO = 8;
+/** invmap of nf_conntrack_proto_icmp.c: each query type and its reply (echo, timestamp, info, address mask). */
+const ICMP_INVMAP: Record<number, number> = { [ICMP_ECHO]: ICMP_ECHOREPLY, [ICMP_ECHOREPLY]: ICMP_ECHO, 13: 14, 14: 13, 15: 16, 16: 15, 17: 18, 18: 17 };
+/** The requests icmp_new lets start a connection. */
+const ICMP_QUERIES = new Set([ICMP_ECHO, 13, 15, 17]);
 /** icmp_is_err: destination unreachable, source quench, redirect, time exceeded, parameter problem. */
 const ICMP_ERROR_TYPES = new Set([3, 4, 5, 11, 12]);
 
@@ -159,7 +163,7 @@ function tupleOf(ip: Uint8Array): Tuple | undefined {
 
 /**
  * nf_ct_invert_tuple: addresses swapped; TCP/UDP ports swapped; an ICMP
- * query becomes its reply (invmap: echo <-> echo reply), id and code kept.
+ * query becomes its reply (invmap), id and code kept.
  * Undefined when ICMP has no inverse (no such query).
  */
 function invert(proto: number, t: Tuple): Tuple | undefined {
@@ -167,7 +171,7 @@ function invert(proto: number, t: Tuple): Tuple | undefined {
   if (proto === IPPROTO_ICMP) {
     const type = t.dport >> 8;
     const code = t.dport & 0xff;
-    const inv = type === ICMP_ECHO ? ICMP_ECHOREPLY : type === ICMP_ECHOREPLY ? ICMP_ECHO : -1;
+    const inv = ICMP_INVMAP[type] ?? -1;
     if (inv < 0) return undefined;
     return { src: t.dst, dst: t.src, sport: t.sport, dport: (inv << 8) | code };
   }
@@ -649,7 +653,7 @@ export class ModelNetfilter {
       tcp = tcpct.nextState(tcpct.TCP_CONNTRACK_NONE, 0, l4[13]);
       if (tcp >= tcpct.TCP_CONNTRACK_MAX) return true; // invalid or ignored: no connection
     } else if (proto === IPPROTO_ICMP) {
-      if (l4[0] !== ICMP_ECHO) return true;
+      if (!ICMP_QUERIES.has(l4[0])) return true; // icmp_new: only requests start a connection
     }
     const reply = invert(proto, t);
     if (!reply) return true;
