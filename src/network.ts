@@ -9,113 +9,26 @@ import { Engine } from './engine/engine.js';
 import { Context, mainContext } from './engine/context.js';
 import { auditBuffers } from './engine/audit.js';
 import * as L from './engine/layout.gen.js';
-import { PcapWriter } from './packet/pcap.js';
 import { partition } from './parallel/partition.js';
 import { Barrier } from './parallel/barrier.js';
 import type { WorkerPool } from './parallel/pool.js';
 import { nodeBuiltins } from './platform.js';
+import { Capture } from './net/capture.js';
+import type { CapturedFrame, NetworkOptions, WireOptions, SegmentOptions, RunOptions, RunSummary, Delivery, DropRecord } from './net/types.js';
+import { Injector, type StagedTraffic } from './net/staging.js';
 import { runWaves } from './net/waves.js';
 import { threadMemory } from './net/thread-memory.js';
-import { logTake, mergeLogs, REC_LOCAL, REC_DROP, REC_CAPTURE_IN, REC_CAPTURE_OUT } from './net/records.js';
+import { rxPort, wireTo, makeSegment, segmentMember, segmentPort } from './net/wiring.js';
+import { layoutNodes } from './net/nodes.js';
+import { takeRecords } from './net/records.js';
+
+export { Capture };
+export type { CapturedFrame, NetworkOptions, WireOptions, SegmentOptions, RunOptions, RunSummary, Delivery, DropRecord, StagedTraffic };
 
 const DEFAULT_MAX_STEPS = 1_000_000;
 /** A worker's context: a batch of 256 and room for the outputs of a few batches. */
 const BATCH = 256;
 const OUTPUTS = 16384;
-
-export interface NetworkOptions {
-  /** The engine every host of the network lives in (default: a new one). */
-  engine?: Engine;
-  /** Worker threads that run the hosts (default 1: the calling thread alone). */
-  workers?: number;
-  /** Which worker runs which host or segment (by name); default: a partition of the topology. */
-  assign?: (node: string) => number;
-  /** Keep what hosts deliver to sockets for delivered() (default true); off, deliveries are only counted. */
-  recordDeliveries?: boolean;
-  /** Keep each drop for drops() (default true); off, drops are only counted. */
-  recordDrops?: boolean;
-  /** Packet buffers of each worker (small ones; default 16384). */
-  buffers?: number;
-}
-
-export interface WireOptions {
-  /** One-way delay in ms (default 0: same instant, still in order). */
-  latencyMs?: number;
-}
-
-export interface SegmentOptions extends WireOptions {
-  /** Learn source MACs and forward known unicast to one member only, like a switch (default true); false: a hub. */
-  learning?: boolean;
-}
-
-export interface RunOptions {
-  /** Run until this time (ms), ticking hosts every second on the way; without it, run until nothing is in flight. */
-  until?: number;
-  /** The most frame deliveries before the run gives up (default 1,000,000): a loop must not hang. */
-  maxSteps?: number;
-}
-
-export interface RunSummary {
-  /** The clock when the run ended (ms). */
-  now: number;
-  /** Frames delivered to links. */
-  steps: number;
-  /** Packets the hosts' own stacks sent (net.send). */
-  sent: number;
-  /** Packets delivered to sockets. */
-  local: number;
-  /** Packets the hosts dropped. */
-  dropped: number;
-  /** Frames sent on a link with no wire. */
-  lost: number;
-  /** Frames a learning segment kept back: the destination sits behind the sender's own port. */
-  filtered: number;
-  /** Frames and packets still queued (due after `until`). */
-  inFlight: number;
-}
-
-export interface Delivery {
-  timeMs: number;
-  packet: Uint8Array;
-}
-
-export interface DropRecord {
-  timeMs: number;
-  host: string;
-  reason: string;
-}
-
-export interface CapturedFrame {
-  timeMs: number;
-  frame: Uint8Array;
-  /** 'out': the host sent it on the link; 'in': it arrived there. */
-  direction: 'in' | 'out';
-}
-
-/** Every frame sent or received on one link from the moment it was started. */
-export class Capture {
-  readonly frames: CapturedFrame[] = [];
-  active = true;
-
-  constructor(readonly link: string) {}
-
-  stop(): void {
-    this.active = false;
-  }
-
-  pcap(): Uint8Array {
-    const w = new PcapWriter();
-    for (const f of this.frames) w.add(f.timeMs, f.frame);
-    return w.bytes();
-  }
-
-  /** Writes the pcap file (under Node). */
-  save(path: string): void {
-    const node = nodeBuiltins();
-    if (!node) throw new Error('capture: saving a file needs Node; use pcap() for the bytes');
-    node.fs.writeFileSync(path, this.pcap());
-  }
-}
 
 interface End {
   host: Host;
@@ -150,6 +63,7 @@ export class Network {
   /** Links whose frames the data plane copies for captures now. */
   private readonly captured = new Set<string>();
   private earlyDrops = 0;
+  private readonly injector: Injector;
 
   constructor(opts: NetworkOptions = {}) {
     const workers = opts.workers ?? 1;
@@ -181,6 +95,7 @@ export class Network {
       e.dv.setUint32(wk + L.WK_NET, this.net, true);
       e.dv.setUint32(wk + L.WK_CTX, ctx.ptr, true);
     }
+    this.injector = new Injector(e, this.contexts[0].ptr, (h, link, kind, bytes) => this.refuse(h, link, kind, bytes));
   }
 
   /** Virtual time, ms. It moves only in run() and advance(). */
@@ -250,8 +165,8 @@ export class Network {
     const name = `${a}<->${b}`;
     const [x, y] = this.ends(name, [a, b], opts.latencyMs);
     const lat = opts.latencyMs ?? 0;
-    this.wireTo(x, this.rxPort(y), lat);
-    this.wireTo(y, this.rxPort(x), lat);
+    wireTo(this.engine, x.host.linkPtr(x.index), this.rxPort(y), lat);
+    wireTo(this.engine, y.host.linkPtr(y.index), this.rxPort(x), lat);
     for (const e of [x, y]) this.attached.set(e.key, name);
     this.wires.push([this.rankOf(x.host), this.rankOf(y.host)]);
     this.topology++;
@@ -262,35 +177,15 @@ export class Network {
     if (!Array.isArray(members) || members.length < 2) throw new Error(`segment ${name}: needs at least two members`);
     if (this.nodes.some((n) => n.name === name)) throw new Error(`network: ${name}: a host or segment of that name exists`);
     const ends = this.ends(name, members, opts.latencyMs);
-    const e = this.engine;
     const rank = this.nodes.length;
-    const n = ends.length;
-    const seg = e.alloc(L.SEG_SIZE);
-    const fdbMax = Math.max(1024, 4 * n);
-    const slots = 1 << Math.ceil(Math.log2(fdbMax * 2));
-    const ports = e.alloc(n * L.PORT_SIZE);
-    const targets = e.alloc(n * 4);
-    const fdb = e.alloc(slots * L.FDB_SIZE);
-    const dv = e.dv;
-    dv.setUint32(seg + L.L_FDB, fdb, true);
-    dv.setUint32(seg + L.L_FDB_MASK, slots - 1, true);
-    dv.setUint32(seg + L.L_FDB_MAX, fdbMax, true);
-    dv.setUint32(seg + L.L_AGEING, 0xffffffff, true); // a segment's MACs do not age
-    dv.setUint32(seg + L.SG_N, n, true);
-    dv.setUint32(seg + L.SG_FLAGS, opts.learning ?? true ? L.SGF_LEARNING : 0, true);
-    dv.setUint32(seg + L.SG_PORTS, ports, true);
-    dv.setUint32(seg + L.SG_TARGETS, targets, true);
-    dv.setFloat64(seg + L.SG_LATENCY, opts.latencyMs ?? 0, true);
+    const seg = makeSegment(this.engine, rank, ends.length, opts.learning ?? true, opts.latencyMs ?? 0);
     ends.forEach((end, i) => {
-      const port = ports + i * L.PORT_SIZE;
-      dv.setUint32(port + L.PT_NODE, rank, true);
-      dv.setUint32(port + L.PT_LINK, i, true);
-      this.engine.dv.setUint32(targets + i * 4, this.rxPort(end), true);
-      this.wireTo(end, port, 0);
+      segmentMember(this.engine, seg, i, this.rxPort(end));
+      wireTo(this.engine, end.host.linkPtr(end.index), segmentPort(this.engine, seg, i), 0);
       this.attached.set(end.key, name);
     });
     this.nodes.push({ kind: 'segment', name, ptr: seg, members: ends });
-    e.registry.segments.push(seg);
+    this.engine.registry.segments.push(seg);
     this.topology++;
   }
 
@@ -330,24 +225,9 @@ export class Network {
   }
 
   /** The port frames for end's link arrive at (made on first use). */
+  /** The port frames for end's link arrive at (made on first use). */
   private rxPort(end: End): number {
-    const dv = this.engine.dv;
-    const lp = end.host.linkPtr(end.index);
-    let port = dv.getUint32(lp + L.L_RXPORT, true);
-    if (port !== 0) return port;
-    port = this.engine.alloc(L.PORT_SIZE);
-    const d = this.engine.dv;
-    d.setUint32(port + L.PT_NODE, this.rankOf(end.host), true);
-    d.setUint32(port + L.PT_LINK, end.index, true);
-    d.setUint32(end.host.linkPtr(end.index) + L.L_RXPORT, port, true);
-    return port;
-  }
-
-  private wireTo(end: End, port: number, latency: number): void {
-    const dv = this.engine.dv;
-    const lp = end.host.linkPtr(end.index);
-    dv.setUint32(lp + L.L_PEER, port, true);
-    dv.setFloat64(lp + L.L_LATENCY, latency, true);
+    return rxPort(this.engine, end.host.linkPtr(end.index), this.rankOf(end.host), end.index);
   }
 
   // ---- traffic
@@ -363,39 +243,8 @@ export class Network {
     this.queue(end.host, end.index, L.K_RX, frames, L.HEADROOM);
   }
 
-  /**
-   * Copies the packets into a staging area and queues them all with one call
-   * into the data plane; one that no buffer holds is counted and dropped by
-   * the host now, as it would be on arrival.
-   */
   private queue(h: Host, link: number, kind: number, list: Uint8Array[], off: number): void {
-    checkList(h.name, list);
-    for (let start = 0; start < list.length;) {
-      // Stage as many as fit; the area grows to hold the largest.
-      let bytes = 0;
-      let end = start;
-      while (end < list.length && (end === start || bytes + stageSize(list[end]) <= STAGE)) bytes += stageSize(list[end++]);
-      const stage = this.stageArea(bytes);
-      writeStaged(this.engine, stage, list, start, end);
-      this.queueStaged(h, link, kind, stage, end - start, off);
-      start = end;
-    }
-  }
-
-  /** Queues n staged packets at `stage` on host h; one no buffer holds is counted and dropped by the host. */
-  private queueStaged(h: Host, link: number, kind: number, stage: number, n: number, off: number): void {
-    const inject = this.engine.dp.net_inject_many as Fn;
-    const ctx = this.contexts[0].ptr;
-    for (let p = stage, left = n; left > 0;) {
-      const placed = inject(ctx, h.ptr, link, kind, p, left, off, this.clock);
-      for (let i = 0; i < placed; i++) p += (4 + this.engine.dv.getUint32(p, true) + 7) & ~7;
-      left -= placed;
-      if (left === 0) break;
-      const len = this.engine.dv.getUint32(p, true);
-      this.refuse(h, link, kind, this.engine.u8.slice(p + 4, p + 4 + len));
-      p += (4 + len + 7) & ~7;
-      left--;
-    }
+    this.injector.queue(h, link, kind, list, off, this.clock);
   }
 
   /**
@@ -405,31 +254,9 @@ export class Network {
    * benchmark or a traffic generator sends it.
    */
   stage(target: string, list: Uint8Array[]): StagedTraffic {
-    const onLink = String(target).includes(':');
-    const end = onLink ? this.end(target, 'stage') : undefined;
+    const end = String(target).includes(':') ? this.end(target, 'stage') : undefined;
     const h = end ? end.host : this.get(target);
-    checkList(h.name, list);
-    const bytes = list.reduce((n, b) => n + stageSize(b), 0);
-    const region = this.engine.alloc(Math.max(8, bytes));
-    writeStaged(this.engine, region, list, 0, list.length);
-    const kind = end ? L.K_RX : L.K_ORIGINATE;
-    const off = end ? L.HEADROOM : L.HEADROOM + 14;
-    return {
-      count: list.length,
-      send: () => this.queueStaged(h, end?.index ?? 0, kind, region, list.length, off),
-      release: () => this.engine.arena.release(region, Math.max(8, bytes)),
-    };
-  }
-
-  private stageRegion?: { ptr: number; size: number };
-
-  private stageArea(bytes: number): number {
-    const r = this.stageRegion;
-    if (r && r.size >= bytes) return r.ptr;
-    if (r) this.engine.arena.release(r.ptr, r.size);
-    const size = Math.max(STAGE, bytes);
-    this.stageRegion = { ptr: this.engine.alloc(size), size };
-    return this.stageRegion.ptr;
+    return this.injector.stage(h, end?.index ?? 0, end ? L.K_RX : L.K_ORIGINATE, list, () => this.clock);
   }
 
   /** A frame or packet no buffer of the network holds: the host counts and drops it now, as on arrival. */
@@ -593,44 +420,7 @@ export class Network {
   }
 
   private layoutNodes(): void {
-    const e = this.engine;
-    const count = this.nodes.length;
-    const owners = this.assign();
-    let dv = e.dv;
-    const old = dv.getUint32(this.net + L.NT_NODES, true);
-    if (old) e.arena.release(old, Math.max(1, dv.getUint32(this.net + L.NT_NNODES, true)) * L.NODE_SIZE);
-    const table = e.alloc(Math.max(1, count) * L.NODE_SIZE);
-    dv = e.dv;
-    this.nodes.forEach((n, r) => {
-      dv.setUint32(table + r * L.NODE_SIZE + L.ND_KIND, n.kind === 'host' ? L.NK_HOST : L.NK_SEGMENT, true);
-      dv.setUint32(table + r * L.NODE_SIZE + L.ND_PTR, n.kind === 'host' ? n.host.ptr : n.ptr, true);
-    });
-    dv.setUint32(this.net + L.NT_NODES, table, true);
-    dv.setUint32(this.net + L.NT_NNODES, count, true);
-    const wks = dv.getUint32(this.net + L.NT_WK, true);
-    const lists: number[][] = Array.from({ length: this.workers }, () => []);
-    owners.forEach((k, r) => lists[k].push(r));
-    for (let k = 0; k < this.workers; k++) {
-      const wk = wks + k * L.WK_SIZE;
-      const d = e.dv;
-      const oldNodes = d.getUint32(wk + L.WK_NODES, true);
-      const oldN = d.getUint32(wk + L.WK_NNODES, true);
-      if (oldNodes) {
-        e.arena.release(oldNodes, Math.max(1, oldN) * 4);
-        e.arena.release(d.getUint32(wk + L.WK_BITS, true), bitmapBytes(oldN));
-      }
-      const nodes = e.alloc(Math.max(1, lists[k].length) * 4);
-      const bits = e.alloc(bitmapBytes(lists[k].length));
-      const v = e.dv;
-      lists[k].forEach((r, pos) => {
-        v.setUint32(nodes + pos * 4, r, true);
-        v.setUint32(table + r * L.NODE_SIZE + L.ND_OWNER, k, true);
-        v.setUint32(table + r * L.NODE_SIZE + L.ND_POS, pos, true);
-      });
-      v.setUint32(wk + L.WK_NODES, nodes, true);
-      v.setUint32(wk + L.WK_NNODES, lists[k].length, true);
-      v.setUint32(wk + L.WK_BITS, bits, true);
-    }
+    layoutNodes(this.engine, this.net, this.nodes.map((n) => (n.kind === 'host' ? { host: n.host.ptr } : { segment: n.ptr })), this.assign(), this.workers);
   }
 
   private assign(): number[] {
@@ -650,23 +440,18 @@ export class Network {
 
   /** Takes the workers' logs into deliveries, drops and captures, in the canonical order. */
   private collect(): void {
-    const e = this.engine;
-    const mem = threadMemory(e);
-    const wks = e.dv.getUint32(this.net + L.NT_WK, true);
-    const logs = Array.from({ length: this.workers }, (_, k) => logTake(mem, wks + k * L.WK_SIZE));
-    for (const r of mergeLogs(logs)) {
-      const node = this.nodes[r.rank];
-      if (!node || node.kind !== 'host') continue;
-      if (r.kind === REC_LOCAL) {
-        this.deliveries.get(node.name)!.push({ timeMs: r.timeMs, packet: r.bytes ?? new Uint8Array(0) });
-      } else if (r.kind === REC_DROP) {
-        this.dropLog.push({ timeMs: r.timeMs, host: node.name, reason: L.DROP_NAMES[r.aux] ?? `reason ${r.aux}` });
-      } else if (r.kind === REC_CAPTURE_IN || r.kind === REC_CAPTURE_OUT) {
-        const list = this.captures.get(`${node.name}:${node.host.links[r.aux].name}`) ?? [];
-        const frame: CapturedFrame = { timeMs: r.timeMs, frame: r.bytes ?? new Uint8Array(0), direction: r.kind === REC_CAPTURE_IN ? 'in' : 'out' };
-        for (const c of list) if (c.active) c.frames.push(frame);
-      }
-    }
+    takeRecords(threadMemory(this.engine), this.net, this.workers, (rank) => {
+      const node = this.nodes[rank];
+      if (!node || node.kind !== 'host') return undefined;
+      return {
+        name: node.name,
+        delivered: (d) => this.deliveries.get(node.name)!.push(d),
+        dropped: (d) => this.dropLog.push(d),
+        captured: (link, f) => {
+          for (const c of this.captures.get(`${node.name}:${node.host.links[link].name}`) ?? []) if (c.active) c.frames.push(f);
+        },
+      };
+    });
   }
 
   private summary(): RunSummary {
@@ -694,43 +479,5 @@ export class Network {
 
 type Fn = (...args: number[]) => number;
 
-/** Bytes of packets staged for one call into the data plane (more for a bigger packet). */
-const STAGE = 1 << 20;
-
-function stageSize(b: Uint8Array): number {
-  return (4 + b.length + 7) & ~7;
-}
-
-function checkList(host: string, list: Uint8Array[]): void {
-  if (!Array.isArray(list)) throw new Error(`network: ${host}: frames and packets come as an array of Uint8Array`);
-  for (const b of list) if (!(b instanceof Uint8Array)) throw new Error(`network: ${host}: a frame or packet must be a Uint8Array`);
-}
-
-/** Writes list[start..end) at `at` as [u32 length, bytes], each 8-byte aligned (net_inject_many's format). */
-function writeStaged(e: Engine, at: number, list: Uint8Array[], start: number, end: number): void {
-  const dv = e.dv;
-  const u8 = e.u8;
-  let p = at;
-  for (let i = start; i < end; i++) {
-    const b = list[i];
-    dv.setUint32(p, b.length, true);
-    u8.set(b, p + 4);
-    p += (4 + b.length + 7) & ~7;
-  }
-}
-
-/** Traffic staged in the engine's memory (Network.stage). */
-export interface StagedTraffic {
-  readonly count: number;
-  /** Queues every packet again, now: one call into the data plane. */
-  send(): void;
-  /** Gives the memory back; the traffic cannot be sent after. */
-  release(): void;
-}
-
 /** A host's links are wired by one network at most. */
 const membership = new WeakSet<Host>();
-
-function bitmapBytes(n: number): number {
-  return Math.max(4, Math.ceil(n / 32) * 4);
-}

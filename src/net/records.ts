@@ -5,6 +5,7 @@
 // order: by wave, then by node rank, which is the order one worker alone
 // would have made them in.
 import * as L from '../engine/layout.gen.js';
+import type { CapturedFrame, Delivery, DropRecord } from './types.js';
 
 export const REC_LOCAL = 1;
 export const REC_DROP = 2;
@@ -135,4 +136,26 @@ export function drainOutputs(m: Memory, ctx: number, wk: number, wave: number, t
     if (buf !== 0) free(buf);
   }
   m.dv.setUint32(ctx + L.C_OUT_N, 0, true);
+}
+
+/** Where a host's records go. */
+export interface RecordSink {
+  name: string;
+  delivered(d: Delivery): void;
+  dropped(d: DropRecord): void;
+  captured(link: number, frame: CapturedFrame): void;
+}
+
+/** Takes every worker's log of network record `net`, in the canonical order, to the sink of each record's host. */
+export function takeRecords(m: Memory, net: number, workers: number, sinkOf: (rank: number) => RecordSink | undefined): void {
+  const wks = m.dv.getUint32(net + L.NT_WK, true);
+  const logs = Array.from({ length: workers }, (_, k) => logTake(m, wks + k * L.WK_SIZE));
+  for (const r of mergeLogs(logs)) {
+    const sink = sinkOf(r.rank);
+    if (!sink) continue;
+    const bytes = r.bytes ?? new Uint8Array(0);
+    if (r.kind === REC_LOCAL) sink.delivered({ timeMs: r.timeMs, packet: bytes });
+    else if (r.kind === REC_DROP) sink.dropped({ timeMs: r.timeMs, host: sink.name, reason: L.DROP_NAMES[r.aux] ?? `reason ${r.aux}` });
+    else if (r.kind === REC_CAPTURE_IN || r.kind === REC_CAPTURE_OUT) sink.captured(r.aux, { timeMs: r.timeMs, frame: bytes, direction: r.kind === REC_CAPTURE_IN ? 'in' : 'out' });
+  }
 }
