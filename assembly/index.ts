@@ -15,7 +15,8 @@ import { lpm_lookup_batch } from './tables/lpm';
 import { hostTimers, neighHousekeeping, runBatch, noBuffer } from './batch';
 
 export { lpm_lookup_batch };
-export { net_wave, net_begin, net_settle, net_inject, net_inject_many, net_in_flight } from './net/wave';
+export { net_wave } from './net/wave';
+export { net_begin, net_settle, net_inject, net_inject_many, net_in_flight } from './net/run';
 
 /**
  * Processes n descriptors at vec for host h at time now (ms). Outputs go to

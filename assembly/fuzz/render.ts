@@ -17,7 +17,7 @@ import { finish, pseudoSum, ipHeaderChecksum } from '../wire/checksum';
 import { sumWide } from '../wire/sum-wide';
 import { copyBytes } from '../wire/words';
 import { enterContext, bufAllocFor } from '../context';
-import { net_inject } from '../net/wave';
+import { net_inject } from '../net/run';
 
 /** Room a mutation may add after a frame (MUT_PAD). */
 const PAD_MAX: u32 = 64;
