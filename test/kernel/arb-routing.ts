@@ -3,11 +3,13 @@
 // (via, dev, onlink, src, blackhole, unreachable, prohibit, metrics), and a
 // few frames from neighbours: forwarded, answered, or refused with an ICMP
 // error (no route, TTL, fragmentation needed, closed port), so that source
-// address choice and ICMP limits show.
+// address choice and ICMP limits show; and sometimes a datagram the host
+// itself sends first, to a broadcast or unicast address.
 import fc from 'fast-check';
 import type { RouteSpec } from '../../src/host.js';
 import { echoRequest, ipFrame, tcpPacket, udpPacket } from '../../src/packet/index.js';
-import { printable, type KCase, type KFrame, type KLink, type KSetup } from './setup.js';
+import { printable, type KCase, type KFrame, type KLink, type KSend, type KSetup } from './setup.js';
+import { sendsUnavailable } from './linux.js';
 
 export const hostMac = (k: number) => `02:00:00:00:00:0${k}`;
 /** Host h behind link k. */
@@ -116,6 +118,18 @@ function buildFrame(s: KSetup, p: PacketChoice, i: number): KFrame {
   return { link: `eth${k}`, frame: ipFrame(p.l2 === 'host' ? hostMac(k) : 'ff:ff:ff:ff:ff:ff', sender, packet) };
 }
 
+/** What the host's own stack sends first (when the harness can send from its namespace): broadcasts and unicasts, routed as drawn. */
+const arbSend = fc.option(
+  fc.record({ dst: fc.constantFrom('255.255.255.255', '10.L.0.255', '10.L.1.255', '172.16.5.7', '10.L.0.7', '192.168.1.1'), link: fc.integer({ min: 1, max: 3 }) }),
+  { nil: undefined, freq: 3 },
+);
+
+const canSend = !sendsUnavailable();
+
 export const arbRoutingCase: fc.Arbitrary<KCase> = fc
-  .record({ setup: arbSetup.map(buildSetup), packets: fc.array(arbPacket, { minLength: 1, maxLength: 8 }) })
-  .map(({ setup, packets }) => printable({ setup, steps: [{ gap: 0, frames: packets.map((p, i) => buildFrame(setup, p, i)) }] }));
+  .record({ setup: arbSetup.map(buildSetup), packets: fc.array(arbPacket, { minLength: 1, maxLength: 8 }), send: arbSend })
+  .map(({ setup, packets, send }) => {
+    const sends: KSend[] = [];
+    if (send && canSend) sends.push({ dst: send.dst.replace('L', String(Math.min(send.link, setup.links.length))), sport: 5353, dport: 9, payload: Uint8Array.from([1, 2, 3, 4]) });
+    return printable({ setup, steps: [{ gap: 0, sends, frames: packets.map((p, i) => buildFrame(setup, p, i)) }] });
+  });

@@ -41,7 +41,7 @@ function probe(): string | undefined {
 }
 
 /** The shell commands that configure the host namespace (run inside it). */
-function hostScript(s: KSetup, wire: string): string {
+function hostScript(s: KSetup, wire: string, sends: boolean): string {
   const sh: string[] = [
     'sys() { echo "$2" > "/proc/sys/net/$1" || { echo "FAILED: sysctl $1=$2" >&2; exit 3; }; }',
     // Quiet links: no IPv6 (no router solicitations, no MLD, no DAD).
@@ -49,6 +49,7 @@ function hostScript(s: KSetup, wire: string): string {
     'sys ipv6/conf/default/disable_ipv6 1',
     `sys ipv4/ip_forward ${s.forwarding ? 1 : 0}`,
   ];
+  if (s.ipfragTime) sh.push(`sys ipv4/ipfrag_time ${s.ipfragTime}`);
   // Set for `all` and `default` before any link exists, so every link has them.
   const conf: [string, number][] = [
     ['rp_filter', 0],
@@ -100,7 +101,20 @@ function hostScript(s: KSetup, wire: string): string {
   }
   const rest = [...addrs, ...routes, ...neighs];
   if (rest.length) sh.push(`ip -b - <<'IP' || exit 4`, ...rest, 'IP');
+  if (s.rules) sh.push(`iptables-restore <<'RULES' || exit 5`, s.rules.trim(), 'RULES');
+  // What the host's own sockets send leaves with whole checksums (veth would leave them to an offload).
+  if (sends) for (const l of s.links.filter((x) => x.type !== 'bridge')) sh.push(`ethtool -K ${l.name} tx off >/dev/null || exit 3`);
   return sh.join('\n');
+}
+
+/** Undefined when iptables-restore is here for cases with rules, else why not (one line). */
+export function rulesUnavailable(): string | undefined {
+  return spawnSync('sh', ['-c', 'command -v iptables-restore']).status === 0 ? undefined : 'iptables-restore is not installed';
+}
+
+/** Undefined when ethtool is here for cases where the host sends (checksum offload off), else why not. */
+export function sendsUnavailable(): string | undefined {
+  return spawnSync('sh', ['-c', 'command -v ethtool']).status === 0 ? undefined : 'ethtool is not installed';
 }
 
 /** Linux refused the configuration (podnet took it): a disagreement of the control plane. */
@@ -115,7 +129,12 @@ export function runLinux(c: KCase): KOut[] {
   const ifaces = wireLinks(c.setup);
   const job = {
     ifaces,
-    steps: c.steps.map((st) => ({ gap: st.gap, frames: st.frames.map((f) => ({ iface: f.link, hex: Buffer.from(f.frame).toString('hex') })) })),
+    host,
+    steps: c.steps.map((st) => ({
+      gap: st.gap,
+      sends: (st.sends ?? []).map((d) => ({ dst: d.dst, sport: d.sport, dport: d.dport, hex: Buffer.from(d.payload).toString('hex') })),
+      frames: st.frames.map((f) => ({ iface: f.link, hex: Buffer.from(f.frame).toString('hex') })),
+    })),
     settle: 40,
   };
   const script = [
@@ -132,7 +151,7 @@ export function runLinux(c: KCase): KOut[] {
     'NS',
     `ip netns exec ${wire} sh -c 'echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6; echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6' || exit 2`,
     `ip netns exec ${host} bash -s <<'HOST' || exit $?`,
-    hostScript(c.setup, wire),
+    hostScript(c.setup, wire, c.steps.some((st) => st.sends?.length)),
     'HOST',
     `ip -n ${wire} -b - <<'IP' || exit 2`,
     ...ifaces.map((i) => `link set ${i} up`),
@@ -140,7 +159,10 @@ export function runLinux(c: KCase): KOut[] {
     `ip netns exec ${wire} ${PYTHON} -S ${WIRE_PY}`,
   ].join('\n');
   const r = spawnSync('bash', ['-c', script], { input: JSON.stringify(job), encoding: 'utf8', maxBuffer: 64 << 20 });
-  if (r.status === 3 || r.status === 4) throw new LinuxError(`linux refused the ${r.status === 3 ? 'links' : 'addresses, routes or neighbours'}: ${r.stderr.trim()}`);
+  if (r.status === 3 || r.status === 4 || r.status === 5) {
+    const what = r.status === 3 ? 'links' : r.status === 4 ? 'addresses, routes or neighbours' : 'rules';
+    throw new LinuxError(`linux refused the ${what}: ${r.stderr.trim()}`);
+  }
   if (r.status !== 0) throw new Error(`linux: ${(r.stderr || `exit ${r.status}`).trim()}`);
   const out = JSON.parse(r.stdout) as { rx: { iface: string; hex: string }[] };
   return out.rx.map((x) => ({ link: x.iface, frame: new Uint8Array(Buffer.from(x.hex, 'hex')) }));

@@ -30,6 +30,10 @@ export interface KSetup {
   neighs: { ip: string; mac: string; dev: string }[];
   /** net.ipv4.conf.all.accept_source_route (off unless said). */
   acceptSourceRoute?: boolean;
+  /** net.ipv4.ipfrag_time, seconds (Linux's default, 30, unless said). */
+  ipfragTime?: number;
+  /** iptables-save text loaded into the host (iptables-restore; rules.load). */
+  rules?: string;
 }
 
 export interface KFrame {
@@ -37,9 +41,18 @@ export interface KFrame {
   frame: Uint8Array;
 }
 
-/** Frames sent `gap` ms after the previous step (the first step's gap counts from 0). */
+/** A UDP datagram the host's own stack sends (an unbound-address socket on sport, broadcasts allowed). */
+export interface KSend {
+  dst: string;
+  sport: number;
+  dport: number;
+  payload: Uint8Array;
+}
+
+/** Datagrams the host sends, then frames sent to it, `gap` ms after the previous step (the first step's gap counts from 0). */
 export interface KStep {
   gap: number;
+  sends?: KSend[];
   frames: KFrame[];
 }
 
@@ -48,7 +61,7 @@ export interface KCase {
   steps: KStep[];
 }
 
-/** A frame one side sent out of a link; `generated`: podnet made it itself (its IP ID is its own choice). */
+/** A frame one side sent out of a link; `generated`: podnet made it itself, or the host's stack sent it (its IP ID is the host's choice). */
 export interface KOut {
   link: string;
   frame: Uint8Array;
@@ -64,12 +77,16 @@ export function wireLinks(s: KSetup): string[] {
 export function describeCase(c: KCase): string {
   const s = c.setup;
   return [
-    `forwarding ${s.forwarding ? 1 : 0}${s.acceptSourceRoute ? ', accept_source_route 1' : ''}`,
+    `forwarding ${s.forwarding ? 1 : 0}${s.acceptSourceRoute ? ', accept_source_route 1' : ''}${s.ipfragTime ? `, ipfrag_time ${s.ipfragTime}` : ''}`,
     ...s.links.map((l) => `link ${l.name} ${l.type} ${l.mac}${l.mtu ? ` mtu ${l.mtu}` : ''}${l.master ? ` master ${l.master}` : ''}${l.up === false ? ' down' : ''}${l.proxyArp ? ' proxy_arp' : ''}${l.hairpin ? ' hairpin' : ''}${l.learning === false ? ' nolearning' : ''}${l.flood === false ? ' noflood' : ''}`),
     ...s.addrs.map((a) => `addr ${a.cidr} dev ${a.dev}`),
     ...s.routes.map((r) => `route ${r.type ? `${r.type} ` : ''}${r.dst}${r.via ? ` via ${r.via}` : ''}${r.dev ? ` dev ${r.dev}` : ''}${r.onlink ? ' onlink' : ''}${r.src ? ` src ${r.src}` : ''}${r.metric ? ` metric ${r.metric}` : ''}`),
     ...s.neighs.map((n) => `neigh ${n.ip} ${n.mac} dev ${n.dev}`),
-    ...c.steps.flatMap((st, i) => st.frames.map((f) => `step ${i} (+${st.gap} ms) in ${f.link}: ${showFrame(f.frame)}`)),
+    ...(s.rules ? s.rules.trim().split('\n').map((l) => `rules ${l}`) : []),
+    ...c.steps.flatMap((st, i) => [
+      ...(st.sends ?? []).map((d) => `step ${i} (+${st.gap} ms) the host sends udp ${d.sport}>${d.dst}:${d.dport} ${d.payload.length}B`),
+      ...st.frames.map((f) => `step ${i} (+${st.gap} ms) in ${f.link}: ${showFrame(f.frame)}`),
+    ]),
   ].join('\n');
 }
 

@@ -3,8 +3,11 @@
 # outer ends of the host's veth pairs: sends frames into the host under test
 # and captures what it sends back, port by port (AF_PACKET, ETH_P_ALL).
 #
-# stdin: JSON {"ifaces": [...], "steps": [{"gap": ms, "frames": [{"iface", "hex"}]}],
-#              "settle": ms}
+# stdin: JSON {"ifaces": [...], "host": netns, "steps": [{"gap": ms, "sends": [...],
+#              "frames": [{"iface", "hex"}]}], "settle": ms}
+# A step's sends are datagrams the host's own stack sends first (a UDP socket
+# in the host namespace, bound to sport, broadcasts allowed): {"dst", "sport",
+# "dport", "hex"} (the payload).
 # stdout: JSON {"rx": [{"iface", "hex", "t"}]}: every frame the host sent, in
 # arrival order, t in ms from the first step. Our own transmissions
 # (PACKET_OUTGOING) are left out.
@@ -12,8 +15,21 @@ import json
 import os
 import select
 import socket
+import subprocess
 import sys
 import time
+
+# Run in the host's namespace: one datagram from a socket of its own.
+SEND = """
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+s.bind(('0.0.0.0', int(sys.argv[2])))
+try:
+    s.sendto(bytes.fromhex(sys.argv[4]), (sys.argv[1], int(sys.argv[3])))
+except OSError as e:
+    print(e, file=sys.stderr)
+"""
 
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
@@ -58,6 +74,10 @@ def main():
             if left <= 0:
                 break
             drain(left)
+        for d in step.get("sends", []):
+            subprocess.run(["ip", "netns", "exec", job["host"], sys.executable, "-S", "-c", SEND,
+                            d["dst"], str(d["sport"]), str(d["dport"]), d["hex"]], check=True)
+            drain(0)
         for f in step["frames"]:
             socks_by_name = {n: s for n, s in socks.values()}
             socks_by_name[f["iface"]].send(bytes.fromhex(f["hex"]))
