@@ -1,12 +1,12 @@
 // The buffer audit: every buffer a context's pool has lent out must be found
 // somewhere the engine keeps packets between calls: a neighbour queue, a
-// host's external input, a port of a network (arrived or on its way), a
-// list going back to its pool. The caller compares, pool by pool, free +
+// reassembly queue (and the queues' table), a host's external input, a port
+// of a network (arrived or on its way), a list going back to its pool. The caller compares, pool by pool, free +
 // found with capacity (src/engine/audit.ts).
 import {
   C_POOLS, POOL_SIZE, PL_HELD, BUF_CLASSES, C_NEXT, ENGINE_CONTEXTS, H_PEND_HEAD, NB_QUEUE, NB_PNEXT, Q_NEXT,
   H_EXT, H_NLINKS, H_LINKS, LINK_SIZE, L_RXPORT, PT_PEND, PT_OUT, LIST_SIZE, LS_HEAD, PORT_SIZE, SG_N, SG_PORTS,
-  NT_WORKERS, NT_RET,
+  NT_WORKERS, NT_RET, H_FRAG, FT_CAP, FT_SIZE, FQ_SIZE, FQ_KEY, FQ_HEAD,
 } from './layout';
 import { enterContext } from './context';
 import { homeOfAny } from './context';
@@ -28,15 +28,33 @@ function countList(buf: usize): void {
   }
 }
 
+function countOne(buf: usize): void {
+  const p = homeOfAny(buf);
+  if (p != 0) store<u32>(p + PL_HELD, load<u32>(p + PL_HELD) + 1);
+}
+
+/** The reassembly queues' table and the fragments each queue holds. */
+function countFragments(h: usize): void {
+  const t = <usize>load<u32>(h + H_FRAG);
+  if (t == 0) return;
+  countOne(t);
+  const cap = load<u32>(t + FT_CAP);
+  for (let i: u32 = 0; i < cap; i++) {
+    const q = t + FT_SIZE + <usize>i * FQ_SIZE;
+    if (load<u32>(q + FQ_KEY) != 0) countList(<usize>load<u32>(q + FQ_HEAD));
+  }
+}
+
 function countPort(port: usize): void {
   if (port == 0) return;
   countList(<usize>load<u32>(port + PT_PEND + LS_HEAD));
   for (let k: u32 = 0; k < 2; k++) countList(<usize>load<u32>(port + PT_OUT + <usize>k * LIST_SIZE + LS_HEAD));
 }
 
-/** Counts the buffers host h holds: its neighbour queues, its external input, its links' ports. */
+/** Counts the buffers host h holds: its neighbour and reassembly queues, its external input, its links' ports. */
 export function audit_host(h: usize): void {
   for (let e = <usize>load<u32>(h + H_PEND_HEAD); e != 0; e = <usize>load<u32>(e + NB_PNEXT)) countList(<usize>load<u32>(e + NB_QUEUE));
+  countFragments(h);
   countList(<usize>load<u32>(h + H_EXT + LS_HEAD));
   const n = load<u32>(h + H_NLINKS);
   const links = <usize>load<u32>(h + H_LINKS);

@@ -19,10 +19,12 @@ import { routeMemo, routeMemoOff } from './tables/route';
 import { ethernetInput } from './stages/ethernet-input';
 import { neighTimers } from './stages/neigh-output';
 import { neighPeriodicGc } from './tables/neigh-gc';
+import { fragTimers } from './stages/defrag';
 import { nfReset } from './stages/netfilter';
 import { ip4Output } from './stages/ip4-output';
 import { trace } from './trace/trace';
 import { EV_ORIGINATE } from './trace/events';
+import { optForget } from './stages/ip4-options';
 
 /**
  * What runs before a host's batch, whatever its size: timers. (Conntrack's
@@ -30,6 +32,7 @@ import { EV_ORIGINATE } from './trace/events';
  */
 export function hostTimers(): void {
   neighHousekeeping();
+  fragTimers();
 }
 
 /** The host's clock moves on; the neighbour timers, then the periodic gc, catch up with it. */
@@ -204,6 +207,7 @@ function originate(buf: usize, off: u32, len: u32, tag: u32): void {
   }
   st16(ip + IP_CHECK, 0);
   st16(ip + IP_CHECK, checksum(ip, ihl));
+  if (ihl > IP_HLEN) optForget(ip); // a stack's own options are not compiled
   ip4Output(buf, off, tot, tag);
 }
 

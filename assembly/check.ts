@@ -30,6 +30,11 @@ export function checkEntry(h: usize, buf: usize, off: u32, len: u32, kind: u32):
   store<u32>(buf + Q_CHECK, M_KNOWN | inspect(h, buf + off, len, kind == K_RX));
 }
 
+/** A datagram reassembled from fragments the host took in: what it carries now, whole. */
+export function checkReassembled(h: usize, buf: usize, ip: usize, len: u32): void {
+  store<u32>(buf + Q_CHECK, M_KNOWN | inspect(h, ip, len, false));
+}
+
 /** A buffer the host made itself: nothing known of what it carries before. */
 @inline export function checkForget(buf: usize): void {
   store<u32>(buf + Q_CHECK, 0);

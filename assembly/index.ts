@@ -34,7 +34,7 @@ export function process(c: usize, hostPtr: usize, vec: usize, n: u32, now: u32):
 export function tick(c: usize, h: usize, now: u32): u32 {
   enter(c, h, now);
   store<u32>(ctx + C_OUT_N, 0);
-  neighHousekeeping();
+  hostTimers();
   return load<u32>(ctx + C_OUT_N);
 }
 

@@ -46,8 +46,8 @@ export const K_ORIGINATE: u32 = 1; // an IPv4 packet sent by the host's own stac
 export const O_TX: u32 = 1; // transmit the frame on D_LINK
 export const O_LOCAL: u32 = 2; // delivered to a local socket (the frame, IP at D_AUX)
 export const O_DROP: u32 = 3; // dropped with D_REASON (only with CTX_RECORD_DROPS)
-export const O_QUEUED: u32 = 7; // waiting for its next hop's ARP (only with CTX_RECORD_FATES); it leaves later with its tag
-export const O_CONSUMED: u32 = 8; // taken by the host itself: ARP, an echo answered (only with CTX_RECORD_FATES)
+export const O_QUEUED: u32 = 7; // waiting (only with CTX_RECORD_FATES): for its next hop's ARP, to leave later with its tag; or in a reassembly queue, to be consumed (O_CONSUMED) or dropped later
+export const O_CONSUMED: u32 = 8; // taken by the host itself: ARP, an echo answered, a fragment gone into a datagram (only with CTX_RECORD_FATES)
 
 // Tag of packets the data plane creates itself (ARP, ICMP errors, echo replies).
 export const TAG_GENERATED: u32 = 0xffffffff;
@@ -73,6 +73,7 @@ export const ENGINE_CONTEXTS: u32 = 1048636; // REGIONS_BASE + 60, in the arena'
 export const C_SCRATCH: u32 = 36; // u32 address of SCRATCH_SIZE bytes of per-call scratch
 export const SCRATCH_SIZE: u32 = 8192;
 // The batch's lookup pass: up to two destinations a packet (an IPIP packet's inner one too).
+export const S_OPTS: u32 = 0; // 40 bytes: the options an answer echoes (ip4-options.ts)
 export const S_DSTS: u32 = 1024; // 512 x u32 destinations
 export const S_ROUTES: u32 = 3072; // 512 x u32 their routing-table leaves
 export const S_WHICH: u32 = 5120; // 512 x u32 their packets' places in the chunk
@@ -99,7 +100,7 @@ export const CTX_NETWORK: u32 = 4; // a network step: wired links send into thei
 export const CTX_RECORD_FATES: u32 = 8; // also record inputs consumed by the host (O_CONSUMED) and queued for ARP (O_QUEUED)
 
 // Host: one network namespace.
-export const HOST_SIZE: u32 = 192;
+export const HOST_SIZE: u32 = 224;
 export const H_FLAGS: u32 = 0; // u32 HF_*
 export const H_LINKS: u32 = 4; // u32 address of the link array
 export const H_NLINKS: u32 = 8; // u32 links in use
@@ -138,6 +139,16 @@ export const H_UNRES_HOST_BYTES: u32 = 168; // u32 buffer bytes all entries of t
 export const H_QUEUED_BYTES: u32 = 172; // u32 buffer bytes queued on the host's entries now
 export const H_NOW: u32 = 176; // u32 the last time (ms) the host was given; time never goes back
 export const HF_FORWARDING: u32 = 1; // net.ipv4.ip_forward
+// IPv4 reassembly (assembly/tables/frag.ts): the queues of datagrams coming
+// in fragments. The table is a pool buffer the data plane takes when the
+// first fragment comes and gives back when the last queue goes.
+export const H_FRAG: u32 = 180; // u32 address of the queue table, 0 = no queue
+export const H_FRAG_MEM: u32 = 184; // u32 bytes the queues hold (their records and buffers)
+export const H_FRAG_NEXT: u32 = 188; // u32 ms: no queue expires before this
+export const H_FRAG_TIME: u32 = 192; // u32 net.ipv4.ipfrag_time, ms
+export const H_FRAG_SEQ: u32 = 196; // u32 queues made: their order, for expiries at one time
+// What the host itself sends to 255.255.255.255 is routed by the main table alone (ip_route_output_key).
+export const H_LBCAST: u32 = 200; // u32 index of the main-table nexthop for 255.255.255.255, 0 = none
 
 // Link
 export const LINK_SIZE: u32 = 128;
@@ -260,6 +271,44 @@ export const Q_DUE: u32 = 16; // f64 ms at which it arrives
 // ... and, in check mode (C_CHECK), what the packet was when it entered the host (M_*).
 export const Q_CHECK: u32 = 24; // u32
 
+// ... and, held in a reassembly queue, where its payload lies in the datagram.
+export const QF_FLAGS: u32 = 13; // u8 QFF_*
+export const QF_START: u32 = 16; // u32 first payload byte's offset in the datagram
+export const QF_END: u32 = 20; // u32 offset past its last payload byte
+export const QFF_RUN: u32 = 1; // begins a run of adjacent fragments (inet_frag_queue_insert's rb-tree node)
+export const QFF_L2MULTI: u32 = 2; // came in a broadcast or multicast frame
+
+// The reassembly queue table, in a pool buffer: a header, then FQ_SIZE
+// records by open addressing on (src, dst, id, proto, user).
+export const FT_CAP: u32 = 0; // u32 records the table has room for
+export const FT_USED: u32 = 4; // u32 queues in it
+export const FT_SIZE: u32 = 16;
+export const FQ_SIZE: u32 = 64;
+export const FQ_SRC: u32 = 0; // u32
+export const FQ_DST: u32 = 4; // u32
+export const FQ_KEY: u32 = 8; // u32: id (u16), proto (u8), user (u8, FRAG_USER_*, 0 = empty record)
+export const FQ_FLAGS: u32 = 12; // u8 FQF_*
+export const FQ_ECN: u32 = 13; // u8 the ECN codepoints its fragments had, one bit each (ip4_frag_ecn)
+export const FQ_LEN: u32 = 16; // u32 payload bytes the datagram has, as far as known
+export const FQ_MEAT: u32 = 20; // u32 payload bytes held
+export const FQ_MAX: u32 = 24; // u16 the largest fragment (max_size)
+export const FQ_MAX_DF: u32 = 26; // u16 the largest fragment with DF (max_df_size)
+export const FQ_EXPIRES: u32 = 28; // u32 ms its timer fires
+export const FQ_RID: u32 = 32; // u32 its sender's fragment count when it last took one (ip_frag_too_far)
+export const FQ_HEAD: u32 = 36; // u32 first fragment buffer, by offset (linked through Q_NEXT)
+export const FQ_TAIL: u32 = 40; // u32 the fragment that ends furthest (fragments_tail)
+export const FQ_RUN: u32 = 44; // u32 the first fragment of the last run (last_run_head)
+export const FQ_MEM: u32 = 48; // u32 bytes it holds
+export const FQ_SEQ: u32 = 52; // u32 H_FRAG_SEQ when it was made
+export const FQ_OPTS: u32 = 56; // u64 the first fragment's compiled options (ip4-options.ts)
+export const FQF_FIRST_IN: u32 = 1;
+export const FQF_LAST_IN: u32 = 2;
+export const FRAG_USER_LOCAL: u32 = 1; // IP_DEFRAG_LOCAL_DELIVER: ip_local_deliver
+export const FRAG_USER_CONNTRACK_IN: u32 = 2; // IP_DEFRAG_CONNTRACK_IN: nf_defrag_ipv4 at PREROUTING
+export const FRAG_HIGH_THRESH: u32 = 4194304; // net.ipv4.ipfrag_high_thresh
+export const FRAG_TIME_MS: u32 = 30000; // net.ipv4.ipfrag_time's default
+export const FRAG_MAX_DIST: u32 = 64; // net.ipv4.ipfrag_max_dist
+
 // Bridge forwarding database entry: MAC (6 bytes) and port (u16) read as one u64.
 export const FDB_SIZE: u32 = 16;
 export const F_MAC: u32 = 0; // 6 bytes
@@ -275,6 +324,7 @@ export const RL_SIZE: u32 = 16;
 export const RL_IP: u32 = 0; // u32, 0 = empty
 export const RL_TOKENS: u32 = 4; // u32 ms of credit (rate_tokens)
 export const RL_LAST: u32 = 8; // u32 ms (rate_last)
+export const RL_RID: u32 = 12; // u32 fragments it has sent (inet_peer's rid, for ip_frag_too_far)
 export const ICMP_RATELIMIT_MS: u32 = 1000; // net.ipv4.icmp_ratelimit
 export const ICMP_BURST: u32 = 6; // XRLIM_BURST_FACTOR
 export const RT_ERROR_COST_MS: u32 = 1000; // ip_rt_error_cost
@@ -297,6 +347,7 @@ export const CNT_DROPPED: u32 = 4; // sum of the drop reasons
 export const CNT_QUEUED: u32 = 5; // entered a neighbour queue
 export const CNT_DEQUEUED: u32 = 6; // left a neighbour queue (sent or dropped)
 export const CNT_GENERATED: u32 = 7; // created here: ARP, ICMP, replies, flood copies, fragments
+export const CNT_REASSEMBLED: u32 = 8; // fragments that went into a datagram another fragment carries on as
 export const CNT_DROP_BASE: u32 = 16;
 export const CNT_STAGE_BASE: u32 = 64;
 export const CNT_COUNT: u32 = 128;
@@ -338,7 +389,13 @@ export const DROP_NAT_NO_PORT: u32 = 32; // nf_nat: no free port for the new tup
 export const DROP_FRAME_TOO_LONG: u32 = 33; // longer than the link's MTU allows (is_skb_forwardable), or than any buffer
 export const DROP_MAC_INVALID_SOURCE: u32 = 34; // br_handle_frame: source MAC multicast or zero
 export const DROP_MAC_IEEE_MAC_CONTROL: u32 = 35; // br_handle_frame: to 01:80:c2:00:00:01 (pause)
-export const DROP_COUNT: u32 = 36;
+export const DROP_IP_SOURCE_ROUTE: u32 = 36; // ip_rcv_options: a source route option, accept_source_route 0 (Linux: NOT_SPECIFIED)
+export const DROP_DUP_FRAG: u32 = 37; // ip_frag_queue: a fragment the queue already has
+export const DROP_FRAG_REASM_TIMEOUT: u32 = 38; // ip_expire: ipfrag_time passed before the datagram was whole
+export const DROP_FRAG_TOO_FAR: u32 = 39; // ip_frag_too_far: ipfrag_max_dist fragments of its sender came between
+export const DROP_FRAG_OVERLAP: u32 = 40; // inet_frag_queue_insert: overlapping fragments drop the queue (Linux: NOT_SPECIFIED)
+export const DROP_FRAG_INVALID: u32 = 41; // ip_frag_queue, ip_frag_reasm: lengths that disagree, over 65535 bytes, ECN mixed (Linux: NOT_SPECIFIED)
+export const DROP_COUNT: u32 = 42;
 
 // Stage events (counters beside the drop reasons, named stage_event).
 export const STAT_bridge_learned: u32 = 0;
@@ -376,7 +433,16 @@ export const STAT_nat_port_taken: u32 = 31;
 export const STAT_conntrack_related: u32 = 32;
 export const STAT_nf_log: u32 = 33; // a LOG target matched (nf_log_packet)
 export const STAT_nf_reject: u32 = 34; // a REJECT target sent its ICMP error or reset
-export const STAT_COUNT: u32 = 35;
+export const STAT_ip4_reassembled: u32 = 35;
+export const STAT_ip4_reasm_timeout: u32 = 36;
+export const STAT_COUNT: u32 = 37;
+
+// What a received packet carries past the IPv4 input stage besides its
+// bytes (the parts of IPCB(skb) podnet keeps): one word, 0 for a packet with
+// neither options nor a reassembly behind it.
+export const META_OPTIONS: u32 = 0x80000000; // its options were compiled (ip4-options.ts)
+export const META_REASM: u32 = 0x40000000; // reassembled at PREROUTING: the fragments' sizes follow the datagram in its buffer
+export const META_FRAGS_SHIFT: u32 = 16; // bits 16..29: how many fragments; bits 0..15: the largest (frag_max_size)
 
 // IP protocols and EtherTypes the data plane knows.
 export const ETH_P_IP: u32 = 0x0800;

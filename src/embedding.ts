@@ -14,9 +14,13 @@ export const descriptor = {
   LOCAL: L.O_LOCAL,
   /** Output: a packet dropped; its reason is in `reason`. */
   DROP: L.O_DROP,
-  /** Output (with recordFates): the input waits for its next hop's ARP; it leaves later with its tag. */
+  /**
+   * Output (with recordFates): the input waits: for its next hop's ARP (it
+   * leaves later with its tag), or, a fragment, for the rest of its datagram
+   * (later it is consumed into it, or dropped).
+   */
   QUEUED: L.O_QUEUED,
-  /** Output (with recordFates): the host took the input itself (ARP, an echo it answered). */
+  /** Output (with recordFates): the host took the input itself (ARP, an echo it answered, a fragment gone into its datagram). */
   CONSUMED: L.O_CONSUMED,
   /** The tag of packets the engine makes itself (ARP requests, ICMP errors, replies). */
   GENERATED: L.TAG_GENERATED,

@@ -120,7 +120,7 @@ export type Output =
   | { kind: 'drop'; reason: string; tag: number };
 
 export interface HostStats {
-  fates: { in: number; originated: number; generated: number; sent: number; local: number; dropped: number; queued: number; dequeued: number };
+  fates: { in: number; originated: number; generated: number; sent: number; local: number; dropped: number; queued: number; dequeued: number; reassembled: number };
   drops: Record<string, number>;
   stages: Record<string, number>;
   links: Record<string, LinkInfo['stats']>;
@@ -149,9 +149,11 @@ export interface HostOptions {
   neighSlots?: number;
   /** Neighbour table bounds; host.neigh.setParams changes them later. */
   neigh?: Partial<NeighParams>;
+  /** net.ipv4.ipfrag_time: seconds a datagram may take to come whole (default 30). */
+  ipfragTime?: number;
 }
 
-const HOST_OPTIONS = ['name', 'forwarding', 'engine', 'neighSlots', 'neigh'] as const;
+const HOST_OPTIONS = ['name', 'forwarding', 'engine', 'neighSlots', 'neigh', 'ipfragTime'] as const;
 /** The host's clock: ms in a u32, as the data plane keeps time. */
 const MAX_NOW = 0xffff_ffff;
 
@@ -229,6 +231,7 @@ export class Host {
     dv.setUint32(p + L.H_PORTS, e.alloc(L.PORTS_MAX * 4), true);
     this.growLinks(4);
     this.forwarding = opts.forwarding ?? false;
+    this.ipfragTime = opts.ipfragTime ?? L.FRAG_TIME_MS / 1000;
   }
 
   // ---- sysctl
@@ -242,6 +245,16 @@ export class Host {
     const dv = this.engine.dv;
     const f = dv.getUint32(this.ptr + L.H_FLAGS, true);
     dv.setUint32(this.ptr + L.H_FLAGS, on ? f | L.HF_FORWARDING : f & ~L.HF_FORWARDING, true);
+  }
+
+  /** net.ipv4.ipfrag_time, in seconds: a reassembly queue expires this long after its first fragment. */
+  get ipfragTime(): number {
+    return this.engine.dv.getUint32(this.ptr + L.H_FRAG_TIME, true) / 1000;
+  }
+
+  set ipfragTime(seconds: number) {
+    if (!Number.isInteger(seconds) || seconds < 1 || seconds > 3600) throw new Error(`host ${this.name}: ipfragTime must be a whole number of seconds 1..3600, got ${seconds}`);
+    this.engine.dv.setUint32(this.ptr + L.H_FRAG_TIME, seconds * 1000, true);
   }
 
   // ---- sockets
@@ -400,6 +413,7 @@ export class Host {
       fates: {
         in: c(L.CNT_IN), originated: c(L.CNT_ORIGINATED), generated: c(L.CNT_GENERATED), sent: c(L.CNT_SENT),
         local: c(L.CNT_LOCAL), dropped: c(L.CNT_DROPPED), queued: c(L.CNT_QUEUED), dequeued: c(L.CNT_DEQUEUED),
+        reassembled: c(L.CNT_REASSEMBLED),
       },
       drops,
       stages,
@@ -486,7 +500,7 @@ export class Host {
     this.rules.refresh();
     if (!this.dirty) return;
     const e = this.engine;
-    const { prefixes, nexthops } = compileRoutes(withSources(this.routes, this.addrs), this.localRoutes());
+    const { prefixes, nexthops, lbcast } = compileRoutes(withSources(this.routes, this.addrs), this.localRoutes());
     const blob = buildLpm(prefixes);
     const lpm = e.alloc(blob.length);
     e.u8.set(blob, lpm);
@@ -508,6 +522,7 @@ export class Host {
     // Nexthops and addresses first, the table that points into them last.
     dv.setUint32(this.ptr + L.H_NH, nh, true);
     dv.setUint32(this.ptr + L.H_NNH, nexthops.length / L.NH_SIZE, true);
+    dv.setUint32(this.ptr + L.H_LBCAST, lbcast, true);
     dv.setUint32(this.ptr + L.H_ADDRS, addrs, true);
     dv.setUint32(this.ptr + L.H_NADDRS, this.addrs.length, true);
     let bloom = 0n;

@@ -94,6 +94,8 @@ export interface CompiledRoutes {
   prefixes: PrefixSet;
   nexthops: Uint8Array;
   count: number;
+  /** The nexthop of the main table's route for 255.255.255.255 (the host's own broadcasts), 0 = none. */
+  lbcast: number;
 }
 
 /**
@@ -101,9 +103,13 @@ export interface CompiledRoutes {
  * deduplicates nexthops: a leaf of the LPM is a nexthop index (0 = no route).
  */
 export function compileRoutes(main: Route[], local: Route[]): CompiledRoutes {
-  const merged = winners(main);
+  const mainWinners = winners(main);
+  const merged = new Map(mainWinners);
   for (const r of local) merged.set(`${r.dst}/${r.plen}`, r);
-  const n = merged.size;
+  let bcast: Route | undefined;
+  for (const r of mainWinners.values()) if (inPrefix(0xffffffff, r.dst, r.plen) && (!bcast || r.plen > bcast.plen)) bcast = r;
+  if (bcast) merged.set('lbcast', bcast); // its nexthop is laid out, even if a local route hides its prefix
+  const n = merged.size - (bcast ? 1 : 0);
   const prefixes: PrefixSet = {
     addrs: new Uint32Array(n),
     lens: new Uint8Array(n),
@@ -113,7 +119,8 @@ export function compileRoutes(main: Route[], local: Route[]): CompiledRoutes {
   const nhIndex = new Map<string, number>();
   const nhs: Route[] = [];
   let i = 0;
-  for (const r of merged.values()) {
+  let lbcast = 0;
+  for (const [k, r] of merged) {
     const key = `${r.type}|${r.dev ?? 0}|${r.via ?? 0}|${r.src ?? 0}|${r.onlink ? 1 : 0}`;
     let idx = nhIndex.get(key);
     if (idx === undefined) {
@@ -121,6 +128,10 @@ export function compileRoutes(main: Route[], local: Route[]): CompiledRoutes {
       idx = nhs.length; // 0 means "no route"
       if (idx > 0xffff) throw new Error('too many distinct nexthops (the limit is 65535)');
       nhIndex.set(key, idx);
+    }
+    if (k === 'lbcast') {
+      lbcast = idx;
+      continue;
     }
     prefixes.addrs[i] = r.dst;
     prefixes.lens[i] = r.plen;
@@ -137,7 +148,7 @@ export function compileRoutes(main: Route[], local: Route[]): CompiledRoutes {
     dv.setUint32(p + L.N_GW, r.via ?? 0, true);
     dv.setUint32(p + L.N_SRC, r.src ?? 0, true);
   });
-  return { prefixes, nexthops, count: n };
+  return { prefixes, nexthops, count: n, lbcast };
 }
 
 /** The route the data plane would use for ip: the longest prefix, local first. */

@@ -189,7 +189,7 @@ describe('a router', () => {
     r.receive(from(udpPacket({ src: '10.0.0.2', dst: '10.0.1.77', sport: 5, dport: 53 })), 0); // queued on ARP
     r.receive(from(udpPacket({ src: '10.0.0.2', dst: '8.8.8.8', sport: 5, dport: 53 })), 0);
     const f = r.stats().fates;
-    expect(f.in + f.originated + f.generated).toBe(f.sent + f.local + f.dropped + (f.queued - f.dequeued));
+    expect(f.in + f.originated + f.generated).toBe(f.sent + f.local + f.dropped + f.reassembled + (f.queued - f.dequeued));
     expect(f.queued - f.dequeued).toBe(1);
   });
 });
@@ -299,7 +299,7 @@ describe('the neighbour table', () => {
     expect(h.neigh.list()).toEqual([]);
     const f = h.stats().fates;
     expect(h.stats().drops.NEIGH_FAILED).toBe(1);
-    expect(f.in + f.originated + f.generated).toBe(f.sent + f.local + f.dropped + (f.queued - f.dequeued));
+    expect(f.in + f.originated + f.generated).toBe(f.sent + f.local + f.dropped + f.reassembled + (f.queued - f.dequeued));
     expect(h.tick(5000)).toEqual([]);
   });
 });

@@ -40,7 +40,7 @@ const drops = (outs: ReturnType<Host['receive']>, reason: string) => outs.filter
 
 function conserved(h: Host) {
   const f = h.stats().fates;
-  return f.in + f.originated + f.generated === f.sent + f.local + f.dropped + (f.queued - f.dequeued);
+  return f.in + f.originated + f.generated === f.sent + f.local + f.dropped + f.reassembled + (f.queued - f.dequeued);
 }
 
 describe('unresolved next hops: retried and failed on time, whatever their number', () => {

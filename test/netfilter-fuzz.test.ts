@@ -47,7 +47,7 @@ describe('netfilter under random traffic', () => {
       now += [0, 1, 2500, 31_000, 130_000][(off / 256) % 5];
       d.host.receive(frames.slice(off, off + 256).map((f, j) => ({ ...f, tag: off + j })), now);
       const f = d.host.stats().fates;
-      expect(f.in + f.originated + f.generated).toBe(f.sent + f.local + f.dropped + (f.queued - f.dequeued));
+      expect(f.in + f.originated + f.generated).toBe(f.sent + f.local + f.dropped + f.reassembled + (f.queued - f.dequeued));
       expect(d.host.conntrack.list(now).length).toBeLessThanOrEqual(d.host.conntrack.count);
       expect(d.host.conntrack.count).toBeLessThanOrEqual(512);
     }

@@ -81,7 +81,7 @@ describe('queues between workers', () => {
       expect(s.dropped).toBeGreaterThan(0);
       for (const h of [a, b]) {
         const f = h.stats().fates;
-        expect(f.in + f.originated + f.generated).toBe(f.sent + f.local + f.dropped + f.queued - f.dequeued);
+        expect(f.in + f.originated + f.generated).toBe(f.sent + f.local + f.dropped + f.reassembled + f.queued - f.dequeued);
       }
       poolsWhole(net);
     } finally {

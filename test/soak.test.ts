@@ -115,9 +115,9 @@ function conservation(h: Host): string | undefined {
   const s = h.stats();
   const f = s.fates;
   const lhs = f.in + f.originated + f.generated;
-  const rhs = f.sent + f.local + f.dropped + (f.queued - f.dequeued);
+  const rhs = f.sent + f.local + f.dropped + f.reassembled + (f.queued - f.dequeued);
   const drops = Object.values(s.drops).reduce((a, b) => a + b, 0);
-  return lhs === rhs && drops === f.dropped ? undefined : `${h.name}: in+originated+generated ${lhs} != sent+local+dropped+queued ${rhs} (drop reasons sum to ${drops}, dropped ${f.dropped})`;
+  return lhs === rhs && drops === f.dropped ? undefined : `${h.name}: in+originated+generated ${lhs} != sent+local+dropped+reassembled+queued ${rhs} (drop reasons sum to ${drops}, dropped ${f.dropped})`;
 }
 
 describe('soak: one engine, every pressure at once', () => {

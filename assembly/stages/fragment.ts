@@ -1,13 +1,14 @@
 // IPv4 fragmentation (ip_do_fragment) for packets larger than the egress MTU
-// without DF.
-import { STAT_ip4_fragmented, STAT_ip4_fragments } from '../layout';
+// without DF, and for datagrams nf_defrag made whole on their way through.
+import { STAT_ip4_fragmented, STAT_ip4_fragments, META_FRAGS_SHIFT } from '../layout';
 import { stat, genAllocFor } from '../context';
 import { ld16, st16 } from '../wire/bytes';
 import { checksum } from '../wire/checksum';
-import { IP_TOTLEN, IP_FRAG, IP_CHECK, IP_MF, IP_OFFMASK, IP_HLEN, ipIhlBytes } from '../wire/ipv4';
+import { IP_TOTLEN, IP_FRAG, IP_CHECK, IP_DF, IP_MF, IP_OFFMASK, IP_HLEN, ipIhlBytes } from '../wire/ipv4';
 import { ip4Finish } from './ip4-output';
 import { trace } from '../trace/trace';
 import { EV_FRAGMENT } from '../trace/events';
+import { ipOptionsFragment } from './ip4-options';
 
 /**
  * Fragments leave in order, each as soon as it is made: every fragment but
@@ -30,7 +31,7 @@ export function ip4Fragment(dev: u32, nh: u32, nhp: usize, buf: usize, ipOff: u3
     if (f == 0) continue;
     const fip = f + ipOff;
     memory.copy(fip, ip, ihl);
-    if (k > 0 && ihl > IP_HLEN) dropUncopiedOptions(fip, ihl);
+    if (k > 0 && ihl > IP_HLEN) ipOptionsFragment(fip, ihl);
     memory.copy(fip + ihl, ip + ihl + k * chunk, chunk);
     finishHeader(fip, ihl + chunk, base + k * chunk, true, frag);
     stat(STAT_ip4_fragments);
@@ -39,34 +40,67 @@ export function ip4Fragment(dev: u32, nh: u32, nhp: usize, buf: usize, ipOff: u3
   // The original buffer carries the last fragment.
   const last = count - 1;
   const size = payload - last * chunk;
-  if (ihl > IP_HLEN) dropUncopiedOptions(ip, ihl);
+  if (ihl > IP_HLEN) ipOptionsFragment(ip, ihl);
   memory.copy(ip + ihl, ip + ihl + last * chunk, size);
   finishHeader(ip, ihl + size, base + last * chunk, moreAfter, frag);
   stat(STAT_ip4_fragments);
   ip4Finish(dev, nh, nhp, buf, ipOff, ihl + size, tag);
 }
 
-function finishHeader(ip: usize, len: u32, offset: u32, mf: bool, frag: u32): void {
-  st16(ip + IP_TOTLEN, len);
-  st16(ip + IP_FRAG, (frag & ~(IP_MF | IP_OFFMASK)) | (mf ? IP_MF : 0) | (offset >> 3));
-  st16(ip + IP_CHECK, 0);
-  st16(ip + IP_CHECK, checksum(ip, ipIhlBytes(ip)));
+/**
+ * ip_fragment of a datagram nf_defrag made whole (meta: META_REASM, its
+ * fragment count and largest fragment): no larger pieces than the largest it
+ * came in. ip_do_fragment's fast path gives it back the very sizes its
+ * fragments had (frag_list, DF cleared) when each fits and all but the last
+ * are whole 8-byte blocks; else it is cut as any packet is.
+ */
+export function ip4Refragment(dev: u32, nh: u32, nhp: usize, buf: usize, ipOff: u32, tot: u32, mtu: u32, tag: u32, meta: u32): void {
+  const ip = buf + ipOff;
+  const ihl = ipIhlBytes(ip);
+  const most = meta & 0xffff;
+  const m = most != 0 && most < mtu ? most : mtu;
+  const room = m - ihl;
+  const n = (meta >> META_FRAGS_SHIFT) & 0x3fff;
+  const sizes = ip + tot;
+  let fits = n > 1;
+  for (let k: u32 = 0; k < n && fits; k++) {
+    const size = ld16(sizes + (k << 1));
+    if (size > room || ((size & 7) != 0 && k + 1 < n)) fits = false;
+  }
+  if (!fits) {
+    ip4Fragment(dev, nh, nhp, buf, ipOff, tot, m, tag);
+    return;
+  }
+  stat(STAT_ip4_fragmented);
+  const frag: u32 = 0; // ip_fraglist_init/prepare: the offset and MF, nothing else
+  let offset: u32 = 0;
+  for (let k: u32 = 0; k + 1 < n; k++) {
+    const size = ld16(sizes + (k << 1));
+    const f = genAllocFor(tag, ipOff + ihl + size);
+    if (f != 0) {
+      const fip = f + ipOff;
+      memory.copy(fip, ip, ihl);
+      if (k > 0 && ihl > IP_HLEN) ipOptionsFragment(fip, ihl);
+      memory.copy(fip + ihl, ip + ihl + offset, size);
+      finishHeader(fip, ihl + size, offset, true, frag);
+      stat(STAT_ip4_fragments);
+      ip4Finish(dev, nh, nhp, f, ipOff, ihl + size, tag);
+    }
+    offset += size;
+  }
+  // The datagram's own buffer carries the last piece.
+  const last = tot - ihl - offset;
+  if (ihl > IP_HLEN) ipOptionsFragment(ip, ihl);
+  memory.copy(ip + ihl, ip + ihl + offset, last);
+  finishHeader(ip, ihl + last, offset, false, frag);
+  stat(STAT_ip4_fragments);
+  ip4Finish(dev, nh, nhp, buf, ipOff, ihl + last, tag);
 }
 
-/** ip_options_fragment: options without the copied bit become NOPs. */
-function dropUncopiedOptions(ip: usize, ihl: u32): void {
-  let p: u32 = IP_HLEN;
-  while (p < ihl) {
-    const opt = <u32>load<u8>(ip + p);
-    if (opt == 0) break; // end of options
-    if (opt == 1) {
-      p++;
-      continue;
-    }
-    if (p + 1 >= ihl) break;
-    let olen = <u32>load<u8>(ip + p + 1);
-    if (olen < 2 || p + olen > ihl) break;
-    if ((opt & 0x80) == 0) memory.fill(ip + p, 1, olen);
-    p += olen;
-  }
+/** A fragment's header: its length, offset, MF, and of the flags only DF (ip_frag_next). */
+function finishHeader(ip: usize, len: u32, offset: u32, mf: bool, frag: u32): void {
+  st16(ip + IP_TOTLEN, len);
+  st16(ip + IP_FRAG, (frag & IP_DF) | (mf ? IP_MF : 0) | (offset >> 3));
+  st16(ip + IP_CHECK, 0);
+  st16(ip + IP_CHECK, checksum(ip, ipIhlBytes(ip)));
 }

@@ -1,5 +1,5 @@
 // IPv4 forwarding (ip_forward): TTL, MTU, then out towards the next hop.
-import { N_DEV, N_GW, L_MTU, DROP_OTHERHOST, DROP_IP_INHDR, DROP_PKT_TOO_BIG, STAT_ip4_ttl_expired, STAT_ip4_forwarded } from '../layout';
+import { META_REASM, N_DEV, N_GW, L_MTU, DROP_OTHERHOST, DROP_IP_INHDR, DROP_PKT_TOO_BIG, STAT_ip4_ttl_expired, STAT_ip4_forwarded } from '../layout';
 import { link, stat, drop } from '../context';
 import { ld16, st16 } from '../wire/bytes';
 import { csumReplace16 } from '../wire/checksum';
@@ -11,8 +11,13 @@ import { nfActive, nfForward } from './netfilter';
 import { trace } from '../trace/trace';
 import { plantStaleChecksum } from '../plant';
 import { EV_FORWARD } from '../trace/events';
+import { ipForwardOptions } from './ip4-options';
 
-export function ip4Forward(nh: usize, inDev: u32, buf: usize, ipOff: u32, tot: u32, tag: u32, l2multi: bool): void {
+/**
+ * ip_forward of the packet at buf+ipOff (tot bytes) that came in on inDev
+ * for unicast route nh. meta: META_* of what it carries (0 for most).
+ */
+export function ip4Forward(nh: usize, inDev: u32, buf: usize, ipOff: u32, tot: u32, tag: u32, l2multi: bool, meta: u32): void {
   const ip = buf + ipOff;
   if (l2multi) {
     drop(buf, DROP_OTHERHOST, tag);
@@ -27,7 +32,8 @@ export function ip4Forward(nh: usize, inDev: u32, buf: usize, ipOff: u32, tot: u
   }
   const dev = <u32>load<u16>(nh + N_DEV);
   const mtu = <u32>load<u16>(link(dev) + L_MTU);
-  if (tot > mtu && (ipFrag(ip) & IP_DF) != 0) {
+  // ip_exceeds_mtu: a datagram nf_defrag made whole exceeds only if one of its fragments did.
+  if (tot > mtu && (ipFrag(ip) & IP_DF) != 0 && ((meta & META_REASM) == 0 || (meta & 0xffff) > mtu)) {
     icmpSend(ip, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, mtu, 0, false);
     drop(buf, DROP_PKT_TOO_BIG, tag);
     return;
@@ -46,7 +52,8 @@ export function ip4Forward(nh: usize, inDev: u32, buf: usize, ipOff: u32, tot: u
       return;
     }
   }
+  if (meta != 0) ipForwardOptions(ip, nh); // ip_forward_finish
   stat(STAT_ip4_forwarded);
   const gw = load<u32>(nh + N_GW);
-  ip4Transmit(dev, gw != 0 ? gw : ipDst(ip), nh, buf, ipOff, tot, tag);
+  ip4Transmit(dev, gw != 0 ? gw : ipDst(ip), nh, buf, ipOff, tot, tag, meta);
 }

@@ -4,15 +4,15 @@ import {
   DROP_HDR_TRUNC, DROP_ICMP_CSUM, DROP_UDP_CSUM, DROP_TCP_CSUM, DROP_PKT_TOO_SMALL, DROP_NO_SOCKET,
   DROP_IP_NOPROTO,
   STAT_ip4_local, STAT_icmp_echo_reply, STAT_icmp_delivered, STAT_udp_delivered, STAT_tcp_delivered,
-  STAT_tcp_rst_sent,
+  STAT_tcp_rst_sent, C_SCRATCH, S_OPTS, FRAG_USER_LOCAL,
 } from '../layout';
-import { host, count, stat, drop, deliver, consume, consumed, genAlloc } from '../context';
+import { ctx, host, count, stat, drop, deliver, consume, consumed, genAlloc } from '../context';
 import { ld16, ld32, st16, st32 } from '../wire/bytes';
 import { checksum, finish, sumBytes, pseudoSum } from '../wire/checksum';
 import { ETH_HLEN } from '../wire/ethernet';
 import {
   IP_TOS, IP_TOTLEN, IP_ID, IP_FRAG, IP_TTL, IP_PROTO, IP_CHECK, IP_SRC, IP_DST, IP_HLEN, IP_DF,
-  ipIhlBytes, ipSrc, ipDst, ipProto, ipIsFragment,
+  ipIhlBytes, ipSrc, ipDst, ipProto, ipIsFragment, ipTotLen,
 } from '../wire/ipv4';
 import {
   ICMP_TYPE, ICMP_CHECK, ICMP_HLEN, ICMP_ECHO, ICMP_ECHOREPLY, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH,
@@ -30,18 +30,26 @@ import { nfSave, nfRestore, nfReset } from './netfilter';
 import { ipipDecap } from './ipip';
 import { trace } from '../trace/trace';
 import { EV_LOCAL, EV_ECHO_REPLY, EV_TCP_RESET } from '../trace/events';
+import { ipDefrag, DGRAM_OFF, reasmL2multi } from './defrag';
+import { ipOptionsEcho, ipOptionsBuild, optForget, echoFirstHop, echoRouted } from './ip4-options';
 
 /**
  * The IPv4 packet at buf+ipOff (tot bytes) is for this host. bcast: sent to
  * a broadcast address; l2multi: it came to a broadcast/multicast MAC.
  */
 export function ip4Local(buf: usize, ipOff: u32, tot: u32, tag: u32, bcast: bool, l2multi: bool): void {
-  const ip = buf + ipOff;
+  let ip = buf + ipOff;
   stat(STAT_ip4_local);
   trace(EV_LOCAL, <u32>ip);
   if (ipIsFragment(ip)) {
-    deliver(buf, ipOff, tot, ipOff, tag); // no reassembly: the host gets fragments as they are
-    return;
+    // ip_defrag for local delivery: the datagram goes on once whole.
+    const d = ipDefrag(FRAG_USER_LOCAL, buf, ipOff, tot, tag, l2multi);
+    if (d == 0) return;
+    buf = d;
+    ipOff = DGRAM_OFF;
+    ip = buf + ipOff;
+    tot = ipTotLen(ip);
+    l2multi = reasmL2multi;
   }
   const proto = ipProto(ip);
   const ihl = ipIhlBytes(ip);
@@ -99,42 +107,72 @@ export function ip4Local(buf: usize, ipOff: u32, tot: u32, tag: u32, bcast: bool
 /** Answers an echo request in its own buffer (icmp_echo, icmp_reply). */
 function echoReply(buf: usize, ipOff: u32, tot: u32, tag: u32): void {
   const ip = buf + ipOff;
-  const l4 = ip + ipIhlBytes(ip);
+  let ihl = ipIhlBytes(ip);
+  const src = ipSrc(ip);
+  const dst = ipDst(ip);
+  let to = src;
+  if (ihl > IP_HLEN) {
+    // The reply carries the request's options as __ip_options_echo gives them (or is not sent).
+    const opts = <usize>load<u32>(ctx + C_SCRATCH) + S_OPTS;
+    const elen = ipOptionsEcho(ip, opts);
+    if (elen < 0) {
+      consume(buf, tag); // icmp_reply gives up; the request was taken
+      return;
+    }
+    if (echoRouted) to = echoFirstHop;
+    const hlen = IP_HLEN + <u32>elen;
+    memory.copy(ip + hlen, ip + ihl, tot - ihl);
+    tot = tot - ihl + hlen;
+    ihl = hlen;
+    memory.copy(ip + IP_HLEN, opts, <u32>elen);
+    store<u8>(ip, <u8>(0x40 | (hlen >> 2)));
+    st16(ip + IP_TOTLEN, tot);
+    ipOptionsBuild(ip, src, dst);
+    optForget(ip);
+  }
   consumed(tag);
+  const l4 = ip + ihl;
   count(CNT_GENERATED);
   stat(STAT_icmp_echo_reply);
   trace(EV_ECHO_REPLY);
-  const src = ipSrc(ip);
-  st32(ip + IP_SRC, ipDst(ip));
-  st32(ip + IP_DST, src);
+  st32(ip + IP_SRC, dst);
+  st32(ip + IP_DST, to);
   store<u8>(ip + IP_TTL, 64);
   const id = load<u32>(host + H_IPID);
   store<u32>(host + H_IPID, id + 1);
   st16(ip + IP_ID, id & 0xffff);
   st16(ip + IP_FRAG, 0);
   st16(ip + IP_CHECK, 0);
-  st16(ip + IP_CHECK, checksum(ip, ipIhlBytes(ip)));
+  st16(ip + IP_CHECK, checksum(ip, ihl));
   store<u8>(l4 + ICMP_TYPE, <u8>ICMP_ECHOREPLY);
   // Computed whole: an incremental update could leave 0x0000 where only 0xffff is right.
   st16(l4 + ICMP_CHECK, 0);
-  st16(l4 + ICMP_CHECK, checksum(l4, tot - ipIhlBytes(ip)));
+  st16(l4 + ICMP_CHECK, checksum(l4, tot - ihl));
   nfReset(); // the reply is a packet of its own: tracked anew, mark 0 (icmp_reply)
   ip4Output(buf, ipOff, tot, TAG_GENERATED);
 }
 
 /**
- * tcp_v4_send_reset: a RST for a segment no socket wanted; with `reject`,
- * nf_send_reset's for a REJECT: TOS 0, and it carries the rejected packet's
- * connection (nf_ct_attach).
+ * tcp_v4_send_reset: a RST for a segment no socket wanted, with the
+ * segment's options echoed; with `reject`, nf_send_reset's for a REJECT: TOS
+ * 0, no options, and it carries the rejected packet's connection
+ * (nf_ct_attach).
  */
 export function sendReset(ip: usize, th: usize, n: u32, reject: bool): void {
+  let elen: i32 = 0;
+  const opts = <usize>load<u32>(ctx + C_SCRATCH) + S_OPTS;
+  if (!reject && ipIhlBytes(ip) > IP_HLEN) {
+    elen = ipOptionsEcho(ip, opts);
+    if (elen < 0) return; // ip_send_unicast_reply gives up
+  }
   const buf = genAlloc(TAG_GENERATED);
   if (buf == 0) return;
   const ipOff = HEADROOM + ETH_HLEN;
   const out = buf + ipOff;
-  const len = IP_HLEN + TCP_HLEN;
+  const hlen = IP_HLEN + <u32>elen;
+  const len = hlen + TCP_HLEN;
   const flags = <u32>load<u8>(th + TCP_FLAGS);
-  store<u8>(out, 0x45);
+  store<u8>(out, <u8>(0x40 | (hlen >> 2)));
   store<u8>(out + IP_TOS, reject ? 0 : load<u8>(ip + IP_TOS));
   st16(out + IP_TOTLEN, len);
   st16(out + IP_ID, 0); // DF set, so the ID is 0 (ip_select_ident)
@@ -142,10 +180,14 @@ export function sendReset(ip: usize, th: usize, n: u32, reject: bool): void {
   store<u8>(out + IP_TTL, 64);
   store<u8>(out + IP_PROTO, <u8>IPPROTO_TCP);
   st32(out + IP_SRC, ipDst(ip));
-  st32(out + IP_DST, ipSrc(ip));
+  st32(out + IP_DST, echoRouted && elen > 0 ? echoFirstHop : ipSrc(ip));
+  if (elen > 0) {
+    memory.copy(out + IP_HLEN, opts, <u32>elen);
+    ipOptionsBuild(out, ipSrc(ip), ipDst(ip));
+  }
   st16(out + IP_CHECK, 0);
-  st16(out + IP_CHECK, checksum(out, IP_HLEN));
-  const t = out + IP_HLEN;
+  st16(out + IP_CHECK, checksum(out, hlen));
+  const t = out + hlen;
   st16(t + TCP_SPORT, ld16(th + TCP_DPORT));
   st16(t + TCP_DPORT, ld16(th + TCP_SPORT));
   if ((flags & TH_ACK) != 0) {
@@ -165,7 +207,7 @@ export function sendReset(ip: usize, th: usize, n: u32, reject: bool): void {
   st16(t + TCP_WINDOW, 0);
   st16(t + TCP_URG_PTR, 0);
   st16(t + TCP_CHECK, 0);
-  st16(t + TCP_CHECK, finish(sumBytes(t, TCP_HLEN, pseudoSum(ld32(out + IP_SRC), ld32(out + IP_DST), IPPROTO_TCP, TCP_HLEN))));
+  st16(t + TCP_CHECK, finish(sumBytes(t, TCP_HLEN, pseudoSum(ipDst(ip), ipSrc(ip), IPPROTO_TCP, TCP_HLEN))));
   stat(STAT_tcp_rst_sent);
   trace(EV_TCP_RESET);
   nfSave(reject); // the offending packet's netfilter state outlives its reset

@@ -11,9 +11,9 @@ import {
   STAT_neigh_queued, STAT_neigh_released, STAT_neigh_failed, O_QUEUED,
 } from '../layout';
 import { host, now, link, count, stat, drop, fateRecord } from '../context';
-import { st16, ldMac, stMac } from '../wire/bytes';
+import { st16, ldMac, stMac, MAC_BROADCAST } from '../wire/bytes';
 import { ETH_HLEN, ETH_SRC, ETH_TYPE } from '../wire/ethernet';
-import { ipSrc } from '../wire/ipv4';
+import { ipSrc, INADDR_BROADCAST } from '../wire/ipv4';
 import { neighProbe, pendAdd, pendRemove } from '../tables/neigh';
 import { neighCreate } from '../tables/neigh-gc';
 import { isLocalAddress, selectSource } from '../tables/route';
@@ -35,6 +35,11 @@ export function neighOutput(dev: u32, nh: u32, nhp: usize, buf: usize, ipOff: u3
       send(e, dev, buf, ipOff, ipLen, tag);
       return;
     }
+  }
+  if (nh == INADDR_BROADCAST) {
+    // A broadcast route's neighbour needs no ARP (arp_constructor: NUD_NOARP, the link's broadcast address).
+    sendTo(MAC_BROADCAST, dev, buf, ipOff, ipLen, tag);
+    return;
   }
   e = neighProbe(host, nh, dev);
   if (load<u32>(e + NB_IP) == 0) {
@@ -62,8 +67,12 @@ function send(e: usize, dev: u32, buf: usize, ipOff: u32, ipLen: u32, tag: u32):
   trace(EV_NEIGH_OUTPUT, <u32>e);
   // The entry is in use (neigh->used), written only when it changes.
   if (load<u32>(e + NB_USED) != now) store<u32>(e + NB_USED, now);
+  sendTo(ldMac(e + NB_MAC), dev, buf, ipOff, ipLen, tag);
+}
+
+function sendTo(mac: u64, dev: u32, buf: usize, ipOff: u32, ipLen: u32, tag: u32): void {
   const eth = buf + ipOff - ETH_HLEN;
-  stMac(eth, ldMac(e + NB_MAC));
+  stMac(eth, mac);
   stMac(eth + ETH_SRC, ldMac(link(dev) + L_MAC));
   st16(eth + ETH_TYPE, ETH_P_IP);
   linkOutput(dev, buf, ipOff - ETH_HLEN, ipLen + ETH_HLEN, tag);

@@ -5,7 +5,7 @@
 // Per host: icmp_global_allow/icmp_global_consume, icmp_msgs_per_sec refilled
 // at most every 20 ms, icmp_msgs_burst deep.
 import {
-  H_RL, H_RL_MASK, RL_SIZE, RL_IP, RL_TOKENS, RL_LAST, ICMP_RATELIMIT_MS, ICMP_BURST,
+  H_RL, H_RL_MASK, RL_SIZE, RL_IP, RL_TOKENS, RL_LAST, RL_RID, ICMP_RATELIMIT_MS, ICMP_BURST,
   RT_ERROR_COST_MS, RT_ERROR_BURST_MS, PEER_NEW_AGE_MS, H_ICMP_CREDIT, H_ICMP_STAMP, ICMP_MSGS_PER_SEC, ICMP_MSGS_BURST,
 } from '../layout';
 
@@ -22,12 +22,25 @@ function peer(host: usize, addr: u32, now: u32): usize {
     if (k == 0) {
       store<u32>(e + RL_TOKENS, 0);
       store<u32>(e + RL_LAST, now - PEER_NEW_AGE_MS);
+      store<u32>(e + RL_RID, 0);
       store<u32>(e + RL_IP, addr);
       return e;
     }
     i = (i + 1) & mask;
   }
   return 0;
+}
+
+/**
+ * A fragment from src (ip_frag_too_far's atomic_inc_return(&peer->rid)): its
+ * sender's fragment count, or 0 when the peer table is full (no such check).
+ */
+export function peerFragment(host: usize, src: u32, now: u32): u32 {
+  const e = peer(host, src, now);
+  if (e == 0) return 0;
+  const rid = load<u32>(e + RL_RID) + 1;
+  store<u32>(e + RL_RID, rid);
+  return rid;
 }
 
 /** ip_error's own limit on route errors to src: false when its bucket is empty. */

@@ -1,7 +1,7 @@
 // The host's routing table: a longest-prefix-match table whose leaves are
 // nexthop indices (0 = no route). Local and broadcast routes sit in the same
 // table, as Linux's local table would answer first.
-import { H_LOCAL_BLOOM, H_LPM, H_NH, NH_SIZE, H_ADDRS, H_NADDRS, ADDR_SIZE, A_IP, A_PLEN, A_DEV, A_FLAGS, A_BCAST, AF_SECONDARY, H_PORTS, H_NPORTS } from '../layout';
+import { N_SRC, N_DEV, N_GW, H_LOCAL_BLOOM, H_LPM, H_NH, NH_SIZE, H_ADDRS, H_NADDRS, ADDR_SIZE, A_IP, A_PLEN, A_DEV, A_FLAGS, A_BCAST, AF_SECONDARY, H_PORTS, H_NPORTS } from '../layout';
 import { lpmLookup } from './lpm';
 
 // A two-entry memo the batch's lookup pass fills for the packet in hand (its
@@ -86,6 +86,16 @@ export function selectSource(host: usize, dev: u32, dst: u32): u32 {
     if (first == 0) first = a;
   }
   return first != 0 ? first : any;
+}
+
+/**
+ * fib_result_prefsrc: the preferred source of route nh, which the control
+ * plane chose once (its `src`, or inet_select_addr towards its gateway).
+ */
+export function routeSource(host: usize, nh: usize): u32 {
+  const pref = load<u32>(nh + N_SRC);
+  if (pref != 0) return pref;
+  return selectSource(host, <u32>load<u16>(nh + N_DEV), load<u32>(nh + N_GW));
 }
 
 /** Whether a socket listens on proto/port. */

@@ -32,3 +32,5 @@ export const EV_CONNTRACK: u32 = 27; // connection tracking: ct state, connectio
 export const EV_NF_CHAIN: u32 = 28; // a chain's verdict: chain id, verdict word (kind, deciding rule)
 export const EV_NAT: u32 = 29; // translated: 1 destination / 0 source, then the other direction's tuple (source, destination, ports) and the protocol
 export const EV_ICMP_RATELIMIT: u32 = 30; // an ICMP error not sent, rate limited: -, -, to
+export const EV_FRAG_QUEUE: u32 = 31; // a fragment waits for the rest of its datagram: first byte, past its last, bytes in the queue, the datagram's length so far
+export const EV_REASSEMBLED: u32 = 32; // a datagram made whole: fragments, length

@@ -130,9 +130,11 @@ export class Context {
 
   /**
    * Also record the fates of inputs that leave no frame: O_CONSUMED (the
-   * host took it: ARP, an echo it answered) and O_QUEUED (waiting for ARP;
-   * it leaves later, in another call, with its tag). With recordDrops, every
-   * input then has a record in the outputs.
+   * host took it: ARP, an echo it answered, a fragment that went into its
+   * datagram) and O_QUEUED (waiting for ARP: it leaves later, in another
+   * call, with its tag; or a fragment waiting for its datagram's other
+   * fragments: later consumed or dropped). With recordDrops, every input
+   * then has a record in the outputs.
    */
   set recordFates(on: boolean) {
     const dv = this.engine.dv;

@@ -117,6 +117,7 @@ interface Fates {
   dropped: number;
   queued: number;
   dequeued: number;
+  reassembled: number;
   dropSum: number;
 }
 
@@ -128,7 +129,7 @@ function fates(h: Host, dv: DataView): Fates {
   for (let r = 1; r < L.DROP_COUNT; r++) dropSum += c(L.CNT_DROP_BASE + r);
   return {
     in: c(L.CNT_IN), originated: c(L.CNT_ORIGINATED), generated: c(L.CNT_GENERATED), sent: c(L.CNT_SENT), local: c(L.CNT_LOCAL),
-    dropped: c(L.CNT_DROPPED), queued: c(L.CNT_QUEUED), dequeued: c(L.CNT_DEQUEUED), dropSum,
+    dropped: c(L.CNT_DROPPED), queued: c(L.CNT_QUEUED), dequeued: c(L.CNT_DEQUEUED), reassembled: c(L.CNT_REASSEMBLED), dropSum,
   };
 }
 
@@ -138,23 +139,27 @@ export function conservation(net: Network): Violation | undefined {
   for (const h of net.hosts) {
     const f = fates(h, dv);
     const lhs = f.in + f.originated + f.generated;
-    const rhs = f.sent + f.local + f.dropped + (f.queued - f.dequeued);
+    const rhs = f.sent + f.local + f.dropped + f.reassembled + (f.queued - f.dequeued);
     if (lhs === rhs && f.dropSum === f.dropped) continue;
     return {
       kind: 'conservation',
       host: h.name,
-      detail: `${h.name}: in ${f.in} + originated ${f.originated} + generated ${f.generated} = ${lhs}, but sent ${f.sent} + local ${f.local} + dropped ${f.dropped} + waiting ${f.queued - f.dequeued} = ${rhs}; drop reasons sum to ${f.dropSum}`,
+      detail: `${h.name}: in ${f.in} + originated ${f.originated} + generated ${f.generated} = ${lhs}, but sent ${f.sent} + local ${f.local} + dropped ${f.dropped} + reassembled ${f.reassembled} + waiting ${f.queued - f.dequeued} = ${rhs}; drop reasons sum to ${f.dropSum}`,
     };
   }
   return undefined;
 }
 
-/** Packets waiting for a neighbour, over all hosts: each holds a buffer. */
+/**
+ * Buffers the hosts hold between batches: each packet waiting for a
+ * neighbour or in a reassembly queue holds one, and so does a host's table
+ * of reassembly queues while it has any.
+ */
 function waiting(net: Network): number {
   const dv = net.engine.dv;
   return net.hosts.reduce((n, h) => {
     const f = fates(h, dv);
-    return n + f.queued - f.dequeued;
+    return n + f.queued - f.dequeued + (dv.getUint32(h.ptr + L.H_FRAG, true) !== 0 ? 1 : 0);
   }, 0);
 }
 

@@ -194,12 +194,13 @@ export class FuzzLane {
 
   /**
    * The end of a run: time passes until every unanswered neighbour is given
-   * up, then the pools must be whole, and the scenario's properties must
+   * up and every unfinished datagram's fragments have expired (a host's
+   * ipfragTime), then the pools must be whole, and the scenario's properties must
    * still hold (with the connections the fuzz frames left forgotten first).
    */
   finish(properties: boolean): Violation | undefined {
     try {
-      this.net.advance(SETTLE_MS);
+      this.net.advance(SETTLE_MS + Math.max(0, ...this.net.hosts.map((h) => h.ipfragTime * 1000)));
     } catch (err) {
       return failure(err);
     }

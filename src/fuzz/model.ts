@@ -110,8 +110,8 @@ export function compareWithModel(model: Loaded, lane: FuzzLane, sent: FuzzFrame[
       continue;
     }
     result.hosts.push(name);
-    const engine = new EngineHost({ name, forwarding: h.forwarding, engine: new Engine() });
-    const m = model.ModelHost.create({ name, forwarding: h.forwarding });
+    const engine = new EngineHost({ name, forwarding: h.forwarding, ipfragTime: h.ipfragTime, engine: new Engine() });
+    const m = model.ModelHost.create({ name, forwarding: h.forwarding, ipfragTime: h.ipfragTime });
     mirror(h, engine);
     mirror(h, m as unknown as Mirror);
     if (netfilter(h)) {

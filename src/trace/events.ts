@@ -171,6 +171,11 @@ export const EVENTS: Record<number, EventKind> = {
     name: 'icmp-ratelimit', stage: 'icmp-error', fn: 'icmpv4_xrlim_allow',
     text: (r) => `ICMP ${icmpError(r.words[0], r.words[1], 0)} to ${ip(r.words[2])} not sent: rate limited`,
   },
+  [L.EV_FRAG_QUEUE]: {
+    name: 'defrag-queue', stage: 'defrag', fn: 'ip_frag_queue',
+    text: (r) => `fragment of bytes ${r.words[0]}..${r.words[1]} waits for the rest (${r.words[2]} of ${r.words[3]}${r.words[2] < r.words[3] ? '+' : ''} bytes in)`,
+  },
+  [L.EV_REASSEMBLED]: { name: 'reassembled', stage: 'defrag', fn: 'ip_frag_reasm', text: (r) => `${r.words[0]} fragments made whole: ${r.words[1]} bytes` },
 };
 
 /** The kind of an event, or a stand-in for a number this version does not know. */

@@ -285,7 +285,19 @@ const OPTIONS = [
   [0x83, 7, 4, 10, 0, 0, 1, 0], // loose source route (copied)
   [0x44, 4, 5, 0], // timestamp (not copied)
   [0x94, 4, 0, 0], // router alert (copied)
-].map((o) => Uint8Array.from(o));
+  [7, 11, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0], // record route with room for two
+  [0x44, 12, 5, 1, 0, 0, 0, 0, 0, 0, 0, 0], // timestamps with addresses
+  [0x44, 12, 5, 3, 10, 0, 0, 1, 0, 0, 0, 0], // prespecified timestamp
+  [0x44, 8, 9, 0xf0, 0, 0, 0, 0], // full timestamp, overflow at its limit: malformed
+  [7, 7, 3, 0, 0, 0, 0, 0], // record route pointer too small: malformed
+  [7, 9, 4, 0, 0, 0, 0, 0], // longer than the header: malformed
+  [0x89, 7, 8, 10, 0, 0, 9, 7, 3, 3, 0], // strict source route, then a bad record route
+  [0x86, 10, 0, 0, 0, 1, 1, 4, 0, 0, 0, 0], // CIPSO, no domain defined
+  [0, 7, 4, 0], // END then stray bytes
+].map((o) => {
+  const b = Uint8Array.from(o);
+  return b.length % 4 ? Uint8Array.from([...b, ...new Array(4 - (b.length % 4)).fill(0)]) : b;
+});
 
 /** An L4 payload builder, given the final addresses. */
 type L4 = { proto: number; build: (src: number, dst: number, room: number) => Uint8Array };

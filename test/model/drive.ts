@@ -90,19 +90,19 @@ export function comparableStats(s: Stats): { fates: Stats['fates']; drops: Recor
   for (const k of Object.keys(s.drops).sort()) if (s.drops[k]) drops[k] = s.drops[k];
   const f = s.fates;
   return {
-    fates: { in: f.in, originated: f.originated, generated: f.generated, sent: f.sent, local: f.local, dropped: f.dropped, queued: f.queued, dequeued: f.dequeued },
+    fates: { in: f.in, originated: f.originated, generated: f.generated, sent: f.sent, local: f.local, dropped: f.dropped, queued: f.queued, dequeued: f.dequeued, reassembled: f.reassembled },
     drops,
   };
 }
 
-/** Undefined when in + originated + generated == sent + local + dropped + (queued - dequeued) and drops add up. */
+/** Undefined when in + originated + generated == sent + local + dropped + reassembled + (queued - dequeued) and drops add up. */
 export function conservationError(s: Stats): string | undefined {
   const f = s.fates;
   const lhs = f.in + f.originated + f.generated;
-  const rhs = f.sent + f.local + f.dropped + (f.queued - f.dequeued);
+  const rhs = f.sent + f.local + f.dropped + f.reassembled + (f.queued - f.dequeued);
   const dropSum = Object.values(s.drops).reduce((x, y) => x + y, 0);
   if (lhs === rhs && dropSum === f.dropped) return undefined;
-  return `conservation broken: in ${f.in} + originated ${f.originated} + generated ${f.generated} = ${lhs}, sent ${f.sent} + local ${f.local} + dropped ${f.dropped} + queued ${f.queued} - dequeued ${f.dequeued} = ${rhs}; drop reasons sum to ${dropSum}`;
+  return `conservation broken: in ${f.in} + originated ${f.originated} + generated ${f.generated} = ${lhs}, sent ${f.sent} + local ${f.local} + dropped ${f.dropped} + reassembled ${f.reassembled} + queued ${f.queued} - dequeued ${f.dequeued} = ${rhs}; drop reasons sum to ${dropSum}`;
 }
 
 /** Outputs must match the change in the fate counters: one tx per sent, one drop record per drop. */

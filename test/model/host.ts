@@ -6,6 +6,7 @@ import { ipInput, output } from './ipv4.js';
 import { Link, checkMtu, defaultMac, frameFits, type LinkChange, type LinkSpec } from './links.js';
 import { NeighTable, neighTimers, type NeighParams } from './neigh.js';
 import { formatIpsets, parseIpsets, type Ipsets } from '../../src/netfilter/ipset.js';
+import { fragTimers, type FragQueue } from './defrag.js';
 import { ModelNetfilter, type ConnFilter, type ConnInfo, type Quirks } from './netfilter.js';
 import { RoutingTable, describeResolved, parseRouteDst, type RouteSpec, type RouteType } from './route.js';
 import {
@@ -28,6 +29,8 @@ export interface Fates {
   dropped: number;
   queued: number;
   dequeued: number;
+  /** Fragments that went into a datagram another fragment carries on as. */
+  reassembled: number;
 }
 
 export interface Stats {
@@ -39,6 +42,8 @@ export interface Stats {
 export interface HostOptions {
   name: string;
   forwarding?: boolean;
+  /** net.ipv4.ipfrag_time, seconds (default 30). */
+  ipfragTime?: number;
   /** Engine departures from Linux the netfilter model should reproduce (./netfilter.ts). */
   quirks?: Quirks;
   /** Neighbour table bounds (gc_thresh1/2/3, unres_qlen_bytes, the host's queue bound). */
@@ -52,14 +57,19 @@ export class ModelHost {
   readonly routes = new RoutingTable();
   /** The neighbour table (Linux's arp_tbl). */
   readonly arpTbl = new NeighTable();
-  /** inet_peer: ICMP error tokens by the address the errors go to. */
-  readonly icmpPeers = new Map<number, { tokens: number; last: number }>();
+  /** inet_peer: ICMP error tokens by the address the errors go to, and the fragments each sent (rid). */
+  readonly icmpPeers = new Map<number, { tokens: number; last: number; rid: number }>();
+  /** The IPv4 reassembly queues (./defrag.ts), in the order they were made. */
+  readonly fragQueues = new Map<string, FragQueue>();
+  fragSeq = 0;
+  /** net.ipv4.ipfrag_time, seconds. */
+  ipfragTime = 30;
   /** icmp_global_allow's credit; the first error finds a full second to refill from. */
   readonly icmpCredit = { credit: 0, stamp: -1000 };
   private readonly ports = new Set<string>();
   private ipId = 0;
 
-  readonly fates: Fates = { in: 0, originated: 0, generated: 0, sent: 0, local: 0, dropped: 0, queued: 0, dequeued: 0 };
+  readonly fates: Fates = { in: 0, originated: 0, generated: 0, sent: 0, local: 0, dropped: 0, queued: 0, dequeued: 0, reassembled: 0 };
   private readonly drops: Record<string, number> = {};
   private readonly stages: Record<string, number> = {};
 
@@ -77,6 +87,7 @@ export class ModelHost {
   constructor(opts: HostOptions) {
     this.name = opts.name;
     this.forwarding = opts.forwarding ?? false;
+    this.ipfragTime = opts.ipfragTime ?? 30;
     this.netfilter = new ModelNetfilter(this, opts.quirks);
     for (const [k, v] of Object.entries(opts.neigh ?? {})) if (v !== undefined) this.arpTbl.params[k as keyof NeighParams] = v;
   }
@@ -277,6 +288,7 @@ export class ModelHost {
     this.netfilter.grow();
     neighTimers(this);
     this.arpTbl.periodicGc(now);
+    fragTimers(this);
     batch();
     const out = this.out;
     this.out = [];
@@ -375,11 +387,11 @@ export class ModelHost {
     this.stages[name] = (this.stages[name] ?? 0) + 1;
   }
 
-  /** in + originated + generated == sent + local + dropped + (queued - dequeued) */
+  /** in + originated + generated == sent + local + dropped + reassembled + (queued - dequeued) */
   conserved(): boolean {
     const f = this.fates;
     const dropSum = Object.values(this.drops).reduce((a, b) => a + b, 0);
-    return f.in + f.originated + f.generated === f.sent + f.local + f.dropped + (f.queued - f.dequeued) && dropSum === f.dropped;
+    return f.in + f.originated + f.generated === f.sent + f.local + f.dropped + f.reassembled + (f.queued - f.dequeued) && dropSum === f.dropped;
   }
 
   /** Addresses on a link, for tests. */

@@ -2,6 +2,7 @@
 // (icmp_echo/icmp_reply) and TCP resets (tcp_v4_send_reset).
 import type { ModelHost } from './host.js';
 import type { Link } from './links.js';
+import { answerOptions, echoOptions, routeSource, type CompiledOptions } from './options.js';
 import {
   GEN_TAG, IPPROTO_ICMP, LIMITED_BROADCAST, IPPROTO_TCP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN,
   checksum, get16, get32, icmpMessage, ipv4, isMulticastIp, l4Checksum, put16, put32,
@@ -27,6 +28,10 @@ export interface RxCtx {
   cast: 'host' | 'broadcast' | 'multicast';
   /** The device it came in on (a bridge port's bridge); the netfilter hooks' -i. */
   dev?: Link;
+  /** Its options as compiled on receive (none for packets of our own stack). */
+  opts?: CompiledOptions;
+  /** nf_defrag made it whole: its fragments' sizes and the largest (frag_max_size). */
+  reasm?: { sizes: number[]; max: number };
 }
 
 /**
@@ -40,31 +45,44 @@ export function icmpError(h: ModelHost, ip: Uint8Array, ctx: RxCtx, type: number
   // Frag-needed is never limited (icmpv4_mask_allow).
   const limited = !(type === 3 && code === 4);
   if (limited && !globalAllow(h)) return h.stage('icmp_ratelimited');
+  // The error echoes the packet's options, or is not sent (__ip_options_echo).
+  const echo = echoOptions(h, ip, ctx.opts);
+  if (!echo) return;
   // icmp_route_lookup: no route back, no error, nothing spent.
-  const back = h.routes.resolve(src);
+  const to = echo.firstHop ?? src;
+  if (to === 0) return; // Linux sends this one to itself over loopback
+  const back = h.routes.resolve(to);
   if (!back || !['unicast', 'local', 'broadcast'].includes(back.type)) return;
   if (limited) {
-    if (back.type === 'unicast' && !peerAllow(h, src)) return h.stage('icmp_ratelimited');
+    if (back.type === 'unicast' && !peerAllow(h, to)) return h.stage('icmp_ratelimited');
     h.icmpCredit.credit -= 1; // icmp_global_consume: Linux takes 0-2 at random, the model their mean
   }
   const dst = get32(ip, 16);
-  // icmp_send's room: 576 bytes in all, or the MTU of the way back when less.
-  const room = Math.min(back.type === 'unicast' && back.dev ? back.dev.mtu : 576, 576) - 28;
+  // icmp_send's room: 576 bytes in all, or the MTU of the way back when less; at least a header to quote.
+  const room = Math.min(back.type === 'unicast' && back.dev ? back.dev.mtu : 576, 576) - 28 - echo.bytes.length;
+  if (room <= 20) return;
   const quote = ip.subarray(0, Math.min(ip.length, room));
+  let source = from ?? (h.routes.isLocal(dst) ? dst : 0);
+  let options: Uint8Array | undefined;
+  if (echo.bytes.length) {
+    source ||= routeSource(h, back);
+    options = answerOptions(h, echo, src, source);
+  }
   const pkt = ipv4(
     {
-      src: from ?? (h.routes.isLocal(dst) ? dst : 0),
-      dst: src,
+      src: source,
+      dst: to,
       proto: IPPROTO_ICMP,
       ttl: 64,
       tos: 0xc0 | (ip[1] & 0x1e),
       id: h.nextIpId(),
+      options,
     },
     icmpMessage(type, code, info, quote),
   );
   h.gen();
   h.stage('icmp_error_sent');
-  outputAside(h, pkt);
+  outputAside(h, pkt, true); // RELATED to the packet's connection (nf_ct_attach, icmp_glue_bits)
 }
 
 /** Sends a packet made while another is in hand; the other's netfilter state outlives it (attach: see ModelNetfilter.save). */
@@ -91,10 +109,10 @@ function errorAllowed(h: ModelHost, ip: Uint8Array, ctx: RxCtx): boolean {
 }
 
 /** inet_getpeer: a new peer has no tokens and was last seen 60 s ago. */
-function peerOf(h: ModelHost, addr: number): { tokens: number; last: number } {
+export function peerOf(h: ModelHost, addr: number): { tokens: number; last: number; rid: number } {
   let p = h.icmpPeers.get(addr);
   if (!p) {
-    p = { tokens: 0, last: h.now - 60_000 };
+    p = { tokens: 0, last: h.now - 60_000, rid: 0 };
     h.icmpPeers.set(addr, p);
   }
   return p;
@@ -137,32 +155,35 @@ function globalAllow(h: ModelHost): boolean {
 
 /**
  * icmp_echo: the request turned around: addresses swapped, TTL 64, a new ID,
- * flags cleared; TOS and IP options kept as they were. Type 0; code, id, seq
- * and data kept; the ICMP checksum computed afresh.
+ * flags cleared, TOS kept, the options echoed (__ip_options_echo). Type 0;
+ * code, id, seq and data kept; the ICMP checksum computed afresh.
  */
-export function echoReply(h: ModelHost, ip: Uint8Array): void {
+export function echoReply(h: ModelHost, ip: Uint8Array, ctx: RxCtx): void {
   const hlen = (ip[0] & 0x0f) * 4;
-  const pkt = ip.slice();
-  put32(pkt, 12, get32(ip, 16));
-  put32(pkt, 16, get32(ip, 12));
-  pkt[8] = 64;
-  put16(pkt, 4, h.nextIpId());
-  put16(pkt, 6, 0);
-  put16(pkt, 10, 0);
-  put16(pkt, 10, checksum(pkt, 0, hlen));
-  const msg = pkt.subarray(hlen);
+  const echo = echoOptions(h, ip, ctx.opts);
+  if (!echo) return; // icmp_reply gives up
+  const src = get32(ip, 16);
+  const dst = get32(ip, 12);
+  const msg = ip.slice(hlen);
   msg[0] = 0;
   put16(msg, 2, 0);
   put16(msg, 2, checksum(msg));
+  const options = echo.bytes.length ? answerOptions(h, echo, dst, src) : undefined;
+  const pkt = ipv4({ src, dst: echo.firstHop ?? dst, proto: ip[9], ttl: 64, tos: ip[1], id: h.nextIpId(), options }, msg);
   h.gen();
   h.stage('icmp_echo_reply');
   h.netfilter.reset(); // a packet of its own: tracked anew, mark 0
   h.output(pkt, GEN_TAG);
 }
 
-/** tcp_v4_send_reset for a segment no socket wants; with reject, nf_send_reset's (TOS 0, the connection attached). */
-export function tcpReset(h: ModelHost, ip: Uint8Array, reject = false): void {
+/**
+ * tcp_v4_send_reset for a segment no socket wants, its options echoed; with
+ * reject, nf_send_reset's instead (TOS 0, no options, the connection attached).
+ */
+export function tcpReset(h: ModelHost, ip: Uint8Array, ctx: RxCtx | undefined, reject = false): void {
   const hlen = (ip[0] & 0x0f) * 4;
+  const echo = reject ? { bytes: new Uint8Array(0), rrNeedAddr: false, tsNeedAddr: false, tsNeedTime: false } : echoOptions(h, ip, ctx?.opts);
+  if (!echo) return; // ip_send_unicast_reply gives up
   const th = ip.subarray(hlen);
   const flags = th[13];
   const doff = (th[12] >> 4) * 4;
@@ -181,8 +202,9 @@ export function tcpReset(h: ModelHost, ip: Uint8Array, reject = false): void {
     rst[13] = TCP_RST | TCP_ACK;
   }
   put16(rst, 16, l4Checksum(src, dst, IPPROTO_TCP, rst));
+  const options = echo.bytes.length ? answerOptions(h, echo, dst, src) : undefined;
   // DF set (the reply socket does PMTU discovery), hence ID 0 (ip_select_ident).
-  const pkt = ipv4({ src, dst, proto: IPPROTO_TCP, ttl: 64, tos: reject ? 0 : ip[1], df: true, id: 0 }, rst);
+  const pkt = ipv4({ src, dst: echo.firstHop ?? dst, proto: IPPROTO_TCP, ttl: 64, tos: reject ? 0 : ip[1], df: true, id: 0, options }, rst);
   h.gen();
   h.stage('tcp_rst_sent');
   outputAside(h, pkt, reject);

@@ -5,6 +5,8 @@ import type { ModelHost } from './host.js';
 import { echoReply, icmpError, routeErrorAllow, tcpReset, type RxCtx } from './icmp.js';
 import type { Link } from './links.js';
 import { neighOutput } from './neigh.js';
+import { compileOptions, forwardOptions } from './options.js';
+import { ipDefrag } from './defrag.js';
 import type { Resolved } from './route.js';
 import {
   IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, LIMITED_BROADCAST, TCP_RST,
@@ -20,8 +22,15 @@ const isFragment = (ip: Uint8Array): boolean => (get16(ip, 6) & (IP_MF | IP_OFFS
 
 /** ip_rcv_core + ip_route_input_noref: `pkt` is everything after the Ethernet header. */
 export function ipInput(h: ModelHost, pkt: Uint8Array, ctx: RxCtx): void {
-  const ip = validate(h, pkt, ctx.tag);
+  let ip = validate(h, pkt, ctx.tag);
   if (!ip) return;
+  // nf_defrag_ipv4 at PREROUTING: with netfilter, datagrams go on, not fragments.
+  if (h.netfilter.active && isFragment(ip)) {
+    const d = ipDefrag(h, 'conntrack', ip, ctx);
+    if (!d) return;
+    ip = d.ip;
+    ctx = { ...ctx, cast: d.cast, reasm: { sizes: d.sizes, max: d.max } };
+  }
   const src = get32(ip, 12);
   const dst = get32(ip, 16);
   // Martians, sources first (docs/semantics.md, "IPv4 input").
@@ -36,7 +45,19 @@ export function ipInput(h: ModelHost, pkt: Uint8Array, ctx: RxCtx): void {
     if (why) return h.drop(why, ctx.tag);
   }
   const r = h.routes.resolve(get32(ip, 16));
-  if (r && (r.type === 'local' || r.type === 'broadcast')) {
+  const toUs = get32(ip, 16) === LIMITED_BROADCAST || (r && (r.type === 'local' || r.type === 'broadcast'));
+  // Options, whatever the route says (ip_rcv_finish_core, ip_rcv_options).
+  if ((ip[0] & 0x0f) > 5) {
+    const local = r?.type === 'local' && get32(ip, 16) !== LIMITED_BROADCAST;
+    const { opt, bad } = compileOptions(h, ip, ctx.dev, local);
+    ctx = { ...ctx, opts: opt };
+    if (bad !== undefined) {
+      icmpError(h, ip, ctx, 12, 0, bad * 2 ** 24); // parameter problem, pointing at the bad byte
+      return h.drop('IP_INHDR', ctx.tag);
+    }
+    if (opt.srr !== undefined) return h.drop('IP_SOURCE_ROUTE', ctx.tag); // accept_source_route 0
+  }
+  if (toUs) {
     if (nf) {
       const why = nf.input(ip, ctx.dev);
       if (why) return h.drop(why, ctx.tag);
@@ -99,7 +120,8 @@ function forward(h: ModelHost, ip: Uint8Array, r: Resolved, ctx: RxCtx): void {
     return h.drop('IP_INHDR', ctx.tag);
   }
   const dev = r.dev!;
-  if (ip.length > dev.mtu && get16(ip, 6) & IP_DF) {
+  // ip_exceeds_mtu: a datagram nf_defrag made whole exceeds only if one of its fragments did.
+  if (ip.length > dev.mtu && get16(ip, 6) & IP_DF && (!ctx.reasm || ctx.reasm.max > dev.mtu)) {
     icmpError(h, ip, ctx, 3, 4, dev.mtu);
     return h.drop('PKT_TOO_BIG', ctx.tag);
   }
@@ -109,8 +131,9 @@ function forward(h: ModelHost, ip: Uint8Array, r: Resolved, ctx: RxCtx): void {
     const why = h.netfilter.forward(ip, ctx.dev, dev);
     if (why) return h.drop(why, ctx.tag);
   }
+  if (ctx.opts) forwardOptions(h, ip, ctx.opts, r);
   h.stage('ip4_forwarded');
-  finishOutput(h, dev, r.via ?? get32(ip, 16), ip, ctx.tag);
+  finishOutput(h, dev, r.via ?? get32(ip, 16), ip, ctx.tag, ctx.reasm);
 }
 
 /** ip_decrease_ttl: TTL - 1 and the checksum updated incrementally (RFC 1624 eqn. 3). */
@@ -123,14 +146,17 @@ function decreaseTtl(ip: Uint8Array): void {
   put16(ip, 10, ~sum & 0xffff);
 }
 
-/** POSTROUTING, then ip_finish_output: fragment if longer than the MTU, then neighbour output. */
-function finishOutput(h: ModelHost, dev: Link, nh: number, ip: Uint8Array, tag: number): void {
+/**
+ * POSTROUTING, then ip_finish_output: fragment if longer than the MTU (a
+ * datagram nf_defrag made whole, always), then neighbour output.
+ */
+function finishOutput(h: ModelHost, dev: Link, nh: number, ip: Uint8Array, tag: number, reasm?: RxCtx['reasm']): void {
   if (h.netfilter.active) {
     const why = h.netfilter.postrouting(ip, dev, nh);
     if (why) return h.drop(why, tag);
   }
-  if (ip.length <= dev.mtu) return neighOutput(h, dev, nh, ip, tag);
-  const frags = fragment(ip, dev.mtu);
+  if (!reasm && ip.length <= dev.mtu) return neighOutput(h, dev, nh, ip, tag);
+  const frags = reasm ? refragment(ip, dev.mtu, reasm) : fragment(ip, dev.mtu);
   h.gen(frags.length - 1);
   h.stage('ip4_fragmented');
   for (const f of frags) {
@@ -140,10 +166,38 @@ function finishOutput(h: ModelHost, dev: Link, nh: number, ip: Uint8Array, tag: 
 }
 
 /**
+ * ip_do_fragment of a datagram nf_defrag made whole: pieces no bigger than
+ * its largest fragment; the very sizes its fragments had (the frag_list fast
+ * path: offsets and MF only) when each fits and all but the last are whole
+ * 8-byte blocks.
+ */
+function refragment(ip: Uint8Array, mtu: number, reasm: NonNullable<RxCtx['reasm']>): Uint8Array[] {
+  const m = Math.min(mtu, reasm.max || mtu);
+  const hlen = ihlBytes(ip);
+  const { sizes } = reasm;
+  const fits = sizes.length > 1 && sizes.every((s, k) => s <= m - hlen && (s % 8 === 0 || k === sizes.length - 1));
+  if (!fits) return fragment(ip, m);
+  const later = ip.slice(0, hlen);
+  optionsFragment(later);
+  let pos = 0;
+  return sizes.map((size, k) => {
+    const f = new Uint8Array(hlen + size);
+    f.set(k === 0 ? ip.subarray(0, hlen) : later);
+    f.set(ip.subarray(hlen + pos, hlen + pos + size), hlen);
+    put16(f, 2, hlen + size);
+    put16(f, 6, (k + 1 < sizes.length ? IP_MF : 0) | (pos >> 3));
+    put16(f, 10, 0);
+    put16(f, 10, checksum(f, 0, hlen));
+    pos += size;
+    return f;
+  });
+}
+
+/**
  * ip_do_fragment: every fragment but the last carries (MTU - IHL*4) & ~7
  * bytes of payload, the last the rest. Each gets the header (non-copied
  * options NOP'd after the first), its offset, MF on all but the last (and on
- * the last if the original had MF), the other flag bits as they were, and a
+ * the last if the original had MF), DF as it was (no other flag bit), and a
  * new checksum.
  */
 export function fragment(ip: Uint8Array, mtu: number): Uint8Array[] {
@@ -161,7 +215,7 @@ export function fragment(ip: Uint8Array, mtu: number): Uint8Array[] {
     f.set(pos === 0 ? ip.subarray(0, hlen) : later);
     f.set(ip.subarray(hlen + pos, hlen + pos + len), hlen);
     put16(f, 2, hlen + len);
-    put16(f, 6, (flags & ~(IP_MF | IP_OFFSET)) | (!last || flags & IP_MF ? IP_MF : 0) | ((base + pos) >> 3));
+    put16(f, 6, (flags & IP_DF) | (!last || flags & IP_MF ? IP_MF : 0) | ((base + pos) >> 3));
     put16(f, 10, 0);
     put16(f, 10, checksum(f, 0, hlen));
     frags.push(f);
@@ -193,7 +247,13 @@ function optionsFragment(header: Uint8Array): void {
 /** ip_local_deliver and the protocol handlers. */
 export function localDeliver(h: ModelHost, ip: Uint8Array, ctx: RxCtx): void {
   h.stage('ip4_local');
-  if (isFragment(ip)) return h.deliver(ip, ctx.tag); // no reassembly
+  if (isFragment(ip)) {
+    // ip_defrag for local delivery: the datagram goes on once whole.
+    const d = ipDefrag(h, 'local', ip, ctx);
+    if (!d) return;
+    ip = d.ip;
+    ctx = { ...ctx, cast: d.cast, opts: d.opts };
+  }
   switch (ip[9]) {
     case IPPROTO_ICMP:
       return icmpRcv(h, ip, ctx);
@@ -217,7 +277,7 @@ function icmpRcv(h: ModelHost, ip: Uint8Array, ctx: RxCtx): void {
   }
   // An echo request is answered (and consumed), unless sent to a broadcast address (icmp_echo_ignore_broadcasts).
   h.consume();
-  if (!h.routes.isBroadcast(get32(ip, 16))) echoReply(h, ip);
+  if (!h.routes.isBroadcast(get32(ip, 16))) echoReply(h, ip, ctx);
 }
 
 function udpRcv(h: ModelHost, ip: Uint8Array, ctx: RxCtx): void {
@@ -245,14 +305,14 @@ function tcpRcv(h: ModelHost, ip: Uint8Array, ctx: RxCtx): void {
     return h.deliver(ip, ctx.tag);
   }
   // No reset for a reset, nor for a segment to a broadcast address or MAC.
-  if (!(seg[13] & TCP_RST) && ctx.cast === 'host' && !h.routes.isBroadcast(get32(ip, 16))) tcpReset(h, ip);
+  if (!(seg[13] & TCP_RST) && ctx.cast === 'host' && !h.routes.isBroadcast(get32(ip, 16))) tcpReset(h, ip, ctx);
   h.drop('NO_SOCKET', ctx.tag);
 }
 
 /** ip_output for a packet of the host's own stack (originated) or of the data plane (generated). */
 export function output(h: ModelHost, ip: Uint8Array, tag: number): void {
   let dst = get32(ip, 16);
-  let r = h.routes.resolve(dst);
+  let r = h.routes.resolveOutput(dst);
   // The source is chosen with the route, before the OUTPUT hook sees the packet.
   if (r && get32(ip, 12) === 0) fillSource(h, ip, r);
   if (h.netfilter.active) {
@@ -261,13 +321,13 @@ export function output(h: ModelHost, ip: Uint8Array, tag: number): void {
     if (why) return h.drop(why, tag);
     if (get32(ip, 16) !== dst) {
       dst = get32(ip, 16);
-      r = h.routes.resolve(dst);
+      r = h.routes.resolveOutput(dst);
     }
   }
   if (!r) return h.drop('IP_OUTNOROUTES', tag);
+  if (r.type === 'broadcast' || (r.type === 'unicast' && dst === LIMITED_BROADCAST)) return broadcast(h, r.dev!, ip, tag);
   switch (r.type) {
     case 'local':
-    case 'broadcast':
       if (h.netfilter.active) {
         const why = h.netfilter.input(ip, deviceOf(h, r));
         if (why) return h.drop(why, tag);
@@ -286,7 +346,23 @@ export function output(h: ModelHost, ip: Uint8Array, tag: number): void {
   }
 }
 
-/** The device a route entry names; 255.255.255.255 is the first address's (as the engine's local table has it). */
+/**
+ * ip_mc_output for a broadcast the host sends: out of the route's link to
+ * the Ethernet broadcast address, and a copy up the host's own stack.
+ */
+function broadcast(h: ModelHost, dev: Link, ip: Uint8Array, tag: number): void {
+  if (ip.length > dev.mtu && get16(ip, 6) & IP_DF) return h.drop('PKT_TOO_BIG', tag);
+  const copy = ip.slice();
+  h.gen();
+  finishOutput(h, dev, LIMITED_BROADCAST, ip, tag);
+  if (h.netfilter.active) {
+    const why = h.netfilter.input(copy, dev);
+    if (why) return h.drop(why, tag);
+  }
+  localDeliver(h, copy, { tag, cast: 'host', dev });
+}
+
+/** The device a route entry names. */
 function deviceOf(h: ModelHost, r: Resolved): Link | undefined {
   if (r.dev) return r.dev;
   return r.type === 'broadcast' ? h.routes.addrs[0]?.dev : undefined;

@@ -8,7 +8,7 @@ import { fragment } from './ipv4.js';
 import { show } from './show.js';
 import {
   BROADCAST, ETH_P_ARP, ETH_P_IP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, ZERO_MAC,
-  arpPacket, checksum, ethernet, get16, get32, icmpMessage, ipv4, l4Checksum, parseIPv4 as ip, parseMac,
+  arpPacket, checksum, ethernet, fixIpChecksum, get16, get32, icmpMessage, ipv4, l4Checksum, parseIPv4 as ip, parseMac,
   tcpSegment, udpSegment,
 } from './wire.js';
 
@@ -69,7 +69,7 @@ const ipOf = (o: Output): Uint8Array => (o.kind === 'tx' ? o.frame.subarray(14) 
 
 function expectConserved(h: ModelHost): void {
   const f = h.stats().fates;
-  expect(f.in + f.originated + f.generated).toBe(f.sent + f.local + f.dropped + f.queued - f.dequeued);
+  expect(f.in + f.originated + f.generated).toBe(f.sent + f.local + f.dropped + f.reassembled + f.queued - f.dequeued);
   expect(h.conserved()).toBe(true);
 }
 
@@ -623,13 +623,18 @@ describe('local delivery', () => {
     expectConserved(h);
   });
 
-  it('keeps the TOS and IP options of the request, and computes the ICMP checksum afresh', () => {
+  it('keeps the TOS, echoes the IP options as Linux does, and computes the ICMP checksum afresh', () => {
     const h = router();
+    // Record Route with one slot: filled with our address on receive, then full in the reply.
     const opts = Uint8Array.from([7, 7, 4, 0, 0, 0, 0, 0]);
     const req = ipv4({ src: ip('10.0.0.2'), dst: ip('10.0.0.1'), proto: 1, ttl: 3, tos: 0xb8, df: true, options: opts }, icmpMessage(8, 3, 0x12340001, new Uint8Array(5)));
     const rep = ipOf(rx(h, 'eth0', ipFrame(M0, A, req))[0]);
     expect(rep.length).toBe(req.length);
-    expect(Array.from(rep.subarray(20, 28))).toEqual(Array.from(opts));
+    expect(Array.from(rep.subarray(20, 28))).toEqual([7, 7, 8, 10, 0, 0, 1, 0]);
+    // NOPs are not echoed: the reply has no options at all.
+    const nops = ipv4({ src: ip('10.0.0.2'), dst: ip('10.0.0.1'), proto: 1, ttl: 3, options: Uint8Array.from([1, 1, 1, 1]) }, icmpMessage(8, 0, 1, new Uint8Array(4)));
+    const bare = ipOf(rx(h, 'eth0', ipFrame(M0, A, nops))[0]);
+    expect([bare[0], bare.length]).toEqual([0x45, nops.length - 4]);
     expect(rep[1]).toBe(0xb8);
     expect(get16(rep, 6)).toBe(0); // DF cleared
     expect([rep[28], rep[29]]).toEqual([0, 3]); // echo reply, code kept
@@ -695,12 +700,31 @@ describe('local delivery', () => {
     expectConserved(h);
   });
 
-  it('other protocols: protocol unreachable and IP_NOPROTO; fragments are delivered as they are', () => {
+  it('other protocols: protocol unreachable and IP_NOPROTO', () => {
     const h = router();
     const gre = ipv4({ src: ip('10.0.0.2'), dst: ip('10.0.0.1'), proto: 47, ttl: 64 }, new Uint8Array(8));
     expect(lines(rx(h, 'eth0', ipFrame(M0, A, gre)))).toEqual([`tx eth0 [gen] ${M0}>${A} ip 10.0.0.1>10.0.0.2 ttl 64 icmp 3/2 len 56`, 'drop IP_NOPROTO [1]']);
-    const frag = ipv4({ src: ip('10.0.0.2'), dst: ip('10.0.0.1'), proto: 17, ttl: 64, mf: true }, new Uint8Array(16));
-    expect(lines(rx(h, 'eth0', ipFrame(M0, A, frag)))).toEqual(['local [1] ip 10.0.0.2>10.0.0.1 ttl 64 frag 0+ udp 0>0 len 36']);
+  });
+
+  it('reassembles fragments before delivery: a fragment waits, the last one carries the datagram on', () => {
+    const h = router();
+    h.listen('udp', 7);
+    const dgram = udp({ src: '10.0.0.2', dst: '10.0.0.1', dport: 7, size: 24 });
+    const a = dgram.slice(0, 36);
+    // The first 16 payload bytes with MF, then the rest at offset 16.
+    a[2] = 0; a[3] = 36; a[6] = 0x20; a[7] = 0;
+    const rest = new Uint8Array(20 + dgram.length - 36);
+    rest.set(dgram.subarray(0, 20));
+    rest.set(dgram.subarray(36), 20);
+    rest[2] = 0; rest[3] = rest.length; rest[6] = 0; rest[7] = 2;
+    for (const p of [a, rest]) fixIpChecksum(p);
+    expect(lines(rx(h, 'eth0', ipFrame(M0, A, a)))).toEqual([]);
+    expect(h.stats().fates).toMatchObject({ queued: 1, dequeued: 0 });
+    const out = rx(h, 'eth0', ipFrame(M0, A, rest));
+    expect(lines(out)).toEqual(['local [1] ip 10.0.0.2>10.0.0.1 ttl 64 udp 40000>7 len 52']);
+    expect(ipOf(out[0]).subarray(20)).toEqual(dgram.subarray(20));
+    expect(h.stats().fates).toMatchObject({ queued: 2, dequeued: 2, reassembled: 1 });
+    expectConserved(h);
   });
 
   it('a packet the host sends to itself is delivered locally; source 0.0.0.0 is filled in', () => {
@@ -730,15 +754,21 @@ describe('the host sending (output)', () => {
     expectConserved(h);
   });
 
-  it('delivers a packet to 255.255.255.255 or a subnet broadcast locally, from the address that owns it', () => {
+  it('sends its broadcasts out as Ethernet broadcasts and loops a copy back: 255.255.255.255 by the main table, a subnet\'s by its link', () => {
     const h = router();
     h.listen('udp', 67);
-    expect(lines(h.send([{ packet: udp({ src: '0.0.0.0', dst: '255.255.255.255', dport: 67 }), tag: 1 }], 0))).toEqual([
-      'local [1] ip 10.0.0.1>255.255.255.255 ttl 64 udp 40000>67 len 32',
+    // No route covers 255.255.255.255 yet: the socket's send fails (ENETUNREACH).
+    expect(lines(h.send([{ packet: udp({ src: '0.0.0.0', dst: '255.255.255.255', dport: 67 }), tag: 1 }], 0))).toEqual(['drop IP_OUTNOROUTES [1]']);
+    h.route.add({ dst: 'default', via: '10.1.0.2' });
+    expect(lines(h.send([{ packet: udp({ src: '0.0.0.0', dst: '255.255.255.255', dport: 67 }), tag: 2 }], 0))).toEqual([
+      `tx eth1 [2] ${M1}>${BCAST} ip 10.1.0.1>255.255.255.255 ttl 64 udp 40000>67 len 32`,
+      'local [2] ip 10.1.0.1>255.255.255.255 ttl 64 udp 40000>67 len 32',
     ]);
-    expect(lines(h.send([{ packet: udp({ src: '0.0.0.0', dst: '10.1.0.255', dport: 67 }), tag: 2 }], 0))).toEqual([
-      'local [2] ip 10.1.0.1>10.1.0.255 ttl 64 udp 40000>67 len 32',
+    expect(lines(h.send([{ packet: udp({ src: '0.0.0.0', dst: '10.0.0.255', dport: 67 }), tag: 3 }], 0))).toEqual([
+      `tx eth0 [3] ${M0}>${BCAST} ip 10.0.0.1>10.0.0.255 ttl 64 udp 40000>67 len 32`,
+      'local [3] ip 10.0.0.1>10.0.0.255 ttl 64 udp 40000>67 len 32',
     ]);
+    expectConserved(h);
   });
 
   it('rejects a malformed packet from its stack with IP_INHDR', () => {

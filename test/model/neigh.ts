@@ -2,7 +2,7 @@
 // neigh_resolve_output, __neigh_event_send, neigh_timer_handler, arp_solicit).
 import type { ModelHost } from './host.js';
 import type { Link } from './links.js';
-import { BROADCAST, ETH_P_ARP, ETH_P_IP, GEN_TAG, ZERO_MAC, arpPacket, ethernet, get32 } from './wire.js';
+import { BROADCAST, ETH_P_ARP, ETH_P_IP, GEN_TAG, LIMITED_BROADCAST, ZERO_MAC, arpPacket, ethernet, get32 } from './wire.js';
 
 export type NudState = 'INCOMPLETE' | 'REACHABLE' | 'FAILED' | 'PERMANENT';
 
@@ -144,6 +144,8 @@ export class NeighTable {
 
 /** neigh_resolve_output: an IPv4 packet to next hop `nh` on `dev`. */
 export function neighOutput(h: ModelHost, dev: Link, nh: number, ip: Uint8Array, tag: number): void {
+  // A broadcast route's neighbour needs no ARP: the link's broadcast address.
+  if (nh === LIMITED_BROADCAST) return h.xmit(dev, ethernet(BROADCAST, dev.mac, ETH_P_IP, ip), tag);
   const n = h.arpTbl.get(nh, dev);
   if (n && (n.state === 'REACHABLE' || n.state === 'PERMANENT')) {
     n.used = h.now; // in use

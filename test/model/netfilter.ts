@@ -878,7 +878,7 @@ export class ModelNetfilter {
     const w = (rule.target as { with: RejectWith }).with;
     if (w === 'tcp-reset') {
       const ihl = ihlOf(ip);
-      if (ip[9] === IPPROTO_TCP && ip.length >= ihl + 20 && !(ip[ihl + 13] & 0x04)) tcpReset(this.h, ip, true);
+      if (ip[9] === IPPROTO_TCP && ip.length >= ihl + 20 && !(ip[ihl + 13] & 0x04)) tcpReset(this.h, ip, undefined, true);
     } else {
       icmpError(this.h, ip, { tag: 0, cast: 'host' }, 3, REJECT_WITH[w], 0, local ? dst : 0);
     }

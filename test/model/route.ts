@@ -138,6 +138,15 @@ export class RoutingTable {
     return { type: r.type, dst: r.dst, plen: r.plen, dev: r.dev, via: r.via, src };
   }
 
+  /** ip_route_output's fib_lookup: as resolve, but 255.255.255.255 by the main table alone. */
+  resolveOutput(dst: number): Resolved | undefined {
+    if (dst !== LIMITED_BROADCAST) return this.resolve(dst);
+    const r = this.lookupMain(dst);
+    if (!r) return undefined;
+    const src = r.src ?? (r.type === 'unicast' && this.addrs.length ? this.selectSource(r.dev, r.via ?? 0) : undefined);
+    return { type: r.type, dst: r.dst, plen: r.plen, dev: r.dev, via: r.via, src };
+  }
+
   mainRoutes(): Route[] {
     return [...this.routes.values()];
   }
