@@ -50,10 +50,12 @@ export function ip4Input(dev: u32, buf: usize, ipOff: u32, n: u32, tag: u32, l2m
     drop(buf, DROP_IP_INHDR, tag);
     return;
   }
-  // nf_defrag_ipv4 at PREROUTING: a host with netfilter sees datagrams, not fragments.
+  // nf_defrag_ipv4 at PREROUTING: a host with netfilter sees datagrams, not
+  // fragments; the one that completes a datagram goes on as the datagram.
   if (nfActive() && ipIsFragment(ip)) {
     const d = ipDefrag(FRAG_USER_CONNTRACK_IN, buf, ipOff, tot, tag, l2multi);
-    if (d != 0) ip4Receive(dev, d, DGRAM_OFF, ipTotLen(d + DGRAM_OFF), ipIhlBytes(d + DGRAM_OFF), tag, reasmL2multi, reasmMeta);
+    if (d == 0) return;
+    ip4Receive(dev, d, DGRAM_OFF, ipTotLen(d + DGRAM_OFF), ipIhlBytes(d + DGRAM_OFF), tag, reasmL2multi, reasmMeta);
     return;
   }
   ip4Receive(dev, buf, ipOff, tot, ihl, tag, l2multi, 0);
@@ -62,9 +64,11 @@ export function ip4Input(dev: u32, buf: usize, ipOff: u32, n: u32, tag: u32, l2m
 /**
  * The packet at buf+ipOff (tot bytes, its header of ihl checked) from
  * martians to its route, its options, and where the route takes it. meta:
- * META_* of a datagram nf_defrag made whole (0 for the others).
+ * META_* of a datagram nf_defrag made whole (0 for the others). Inlined into
+ * both callers: every packet passes here, and a call of eight arguments
+ * costs it more than the copy costs the module.
  */
-function ip4Receive(dev: u32, buf: usize, ipOff: u32, tot: u32, ihl: u32, tag: u32, l2multi: bool, meta: u32): void {
+@inline function ip4Receive(dev: u32, buf: usize, ipOff: u32, tot: u32, ihl: u32, tag: u32, l2multi: bool, meta: u32): void {
   const ip = buf + ipOff;
   // Martians (ip_route_input_slow, fib_validate_source): the source first.
   const src = ipSrc(ip);

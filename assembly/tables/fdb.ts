@@ -68,19 +68,26 @@ export const LEARN_FULL: u32 = 1;
 export const LEARN_SKIPPED: u32 = 2;
 export const LEARN_REFRESHED: u32 = 3;
 
-/** Records that mac was seen on port (link index); br_fdb_update. */
-export function fdbLearn(br: usize, mac: u64, port: u32, now: u32): u32 {
-  let e = probe(br, mac);
+/**
+ * Records that mac was seen on port (link index); br_fdb_update. Almost every
+ * frame refreshes a live learned entry: that is done here, inlined into the
+ * bridge; the rest (new, static, aged, a full table) in fdbLearnSlow.
+ */
+@inline export function fdbLearn(br: usize, mac: u64, port: u32, now: u32): u32 {
+  const e = probe(br, mac);
   const cur = fdbPort(e);
-  if (cur != 0) {
+  if (cur == 0 || (load<u32>(e + F_FLAGS) & (FF_STATIC | FF_LOCAL)) != 0 || aged(br, e, now)) return fdbLearnSlow(br, mac, port, now, e);
+  if (cur != port + 1) store<u64>(e, mac | (<u64>(port + 1) << 48));
+  // Written only when it changes, as br_fdb_update does, to keep the line clean.
+  if (load<u32>(e + F_UPDATED) != now) store<u32>(e + F_UPDATED, now);
+  return LEARN_REFRESHED;
+}
+
+/** fdbLearn for a MAC without a live learned entry; e: its probe slot. */
+function fdbLearnSlow(br: usize, mac: u64, port: u32, now: u32, e: usize): u32 {
+  if (fdbPort(e) != 0) {
     if ((load<u32>(e + F_FLAGS) & (FF_STATIC | FF_LOCAL)) != 0) return LEARN_SKIPPED;
-    if (!aged(br, e, now)) {
-      if (cur != port + 1) store<u64>(e, mac | (<u64>(port + 1) << 48));
-      // Written only when it changes, as br_fdb_update does, to keep the line clean.
-      if (load<u32>(e + F_UPDATED) != now) store<u32>(e + F_UPDATED, now);
-      return LEARN_REFRESHED;
-    }
-    fdbRemove(br, e); // gone: the MAC is learned anew
+    fdbRemove(br, e); // aged, so gone: the MAC is learned anew
     e = probe(br, mac);
   }
   if (load<u32>(br + L_FDB_USED) >= load<u32>(br + L_FDB_MAX)) {
