@@ -1,7 +1,7 @@
 // The rules as data (and RulesetError, what bad rules throw): what
-// src/netfilter/iptables.ts reads from iptables-save
-// text and prints back, what compile.ts turns into the data plane's tables
-// and what the reference model (test/model/iptables.ts) evaluates.
+// ./iptables.ts reads from iptables-save text and ./iptables-save.ts prints
+// back, what compile.ts turns into the data plane's tables and what the
+// reference model (test/model/iptables.ts) evaluates.
 //
 // A rule is ip_packet_match's fields (addresses, interfaces, protocol) and
 // then its matches in the order they were given (iptables-save prints them
