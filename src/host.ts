@@ -2,172 +2,33 @@
 // addr, route, neigh, fdb: src/nouns/; rules, conntrack: src/netfilter/). The control plane keeps the configuration as
 // plain data, lays it out in the shared memory, and swaps whole tables so the
 // data plane never sees a half-written one.
+//
+// Here: a host's construction and memory, its sysctls, sockets and counters,
+// and the nouns wired to it. Its plain-data types are in ./host-types.ts,
+// what it does with a batch in ./host-batch.ts, its published routing tables
+// in ./host-routing.ts.
 import { Engine, defaultEngine } from './engine/engine.js';
-import { Context, mainContext } from './engine/context.js';
-import { auditBuffers } from './engine/audit.js';
+import type { Context } from './engine/context.js';
 import * as L from './engine/layout.gen.js';
-import { buildLpm } from './tables/lpm.js';
 import { ConntrackNoun, IpsetNoun, RulesNoun } from './netfilter/nouns.js';
 import { LinkNoun } from './nouns/link.js';
 import { AddrNoun } from './nouns/addr.js';
 import { RouteNoun } from './nouns/route.js';
 import { NeighNoun } from './nouns/neigh.js';
 import { FdbNoun } from './nouns/fdb.js';
-import { compileRoutes, primaryOf, withSources, isSecondary, type Route, type RouteType } from './routes.js';
-import { broadcastOf } from './packet/addr.js';
-import { growNeighbours, makeRoom, engineGrowth, type GrowthEnv } from './tables/growth.js';
+import type { Route } from './routes.js';
+import { growNeighbours, engineGrowth, type GrowthEnv } from './tables/growth.js';
 import { initNeighbours, neighbourBytes, INITIAL_SLOTS } from './tables/neigh.js';
 import { checkBool, checkKeys } from './nouns/common.js';
+import type { AddrRec, HostOptions, HostStats, LinkRec, Output } from './host-types.js';
+import { processBatch, receiveFrames, sendPackets, tickHost } from './host-batch.js';
+import { localRoutesOf, publishRouting, type RoutingRegions } from './host-routing.js';
 
-export type LinkType = 'ether' | 'veth' | 'bridge' | 'ipip';
-
-export interface LinkSpec {
-  name: string;
-  type: LinkType;
-  mac?: string;
-  mtu?: number;
-  up?: boolean;
-  master?: string;
-  proxyArp?: boolean;
-  hairpin?: boolean;
-  learning?: boolean;
-  flood?: boolean;
-  /** Bridges: the most MACs the FDB learns (default 4096). */
-  fdbMax?: number;
-  /** Bridges: FDB ageing time in ms (default 300 s). */
-  ageingMs?: number;
-  /** IPIP: the outer source address (default: chosen by routing, as tunl0 does). */
-  local?: string;
-  /** IPIP: outer TTL, 0 = inherit the inner packet's (the default). */
-  ttl?: number;
-  /** IPIP: path MTU discovery (outer DF always set); Calico creates tunl0 with it off. */
-  pmtudisc?: boolean;
-  /** IPIP: decapsulate only packets from these addresses (Felix's allowlist); default: any. */
-  peers?: string[];
-}
-
-export interface LinkChange {
-  up?: boolean;
-  mtu?: number;
-  mac?: string;
-  master?: string | null;
-  proxyArp?: boolean;
-  hairpin?: boolean;
-  learning?: boolean;
-  flood?: boolean;
-  /** IPIP: replace the allowlist (null: accept any source). */
-  peers?: string[] | null;
-}
-
-export interface LinkInfo {
-  name: string;
-  index: number;
-  type: LinkType;
-  mac: string;
-  mtu: number;
-  up: boolean;
-  master?: string;
-  proxyArp: boolean;
-  hairpin: boolean;
-  learning: boolean;
-  flood: boolean;
-  /** IPIP links: tunnel parameters. */
-  tunnel?: { local?: string; ttl: number; pmtudisc: boolean; peers?: string[] };
-  stats: { rxPackets: number; rxBytes: number; txPackets: number; txBytes: number };
-}
-
-export interface RouteSpec {
-  /** CIDR, a bare address (/32) or 'default'. */
-  dst: string;
-  via?: string;
-  dev?: string;
-  onlink?: boolean;
-  type?: 'unicast' | 'blackhole' | 'unreachable' | 'prohibit';
-  src?: string;
-  metric?: number;
-}
-
-export interface RouteInfo {
-  dst: string;
-  type: RouteType;
-  dev?: string;
-  via?: string;
-  src?: string;
-  metric: number;
-  proto: 'kernel' | 'static';
-  onlink: boolean;
-}
-
-export interface NeighInfo {
-  ip: string;
-  dev: string;
-  mac?: string;
-  state: 'INCOMPLETE' | 'REACHABLE' | 'FAILED' | 'PERMANENT';
-  queued: number;
-}
-
-export interface FdbInfo {
-  mac: string;
-  dev: string;
-  master: string;
-  static: boolean;
-  ageMs: number;
-}
-
-export type Output =
-  | { kind: 'tx'; link: string; frame: Uint8Array; tag: number }
-  | { kind: 'local'; packet: Uint8Array; tag: number }
-  | { kind: 'drop'; reason: string; tag: number };
-
-export interface HostStats {
-  fates: { in: number; originated: number; generated: number; sent: number; local: number; dropped: number; queued: number; dequeued: number; reassembled: number };
-  drops: Record<string, number>;
-  stages: Record<string, number>;
-  links: Record<string, LinkInfo['stats']>;
-}
-
-/** The neighbour table's sysctls (net.ipv4.neigh.default.*), and podnet's bound per host. */
-export interface NeighParams {
-  /** gc_thresh1: below this many entries the periodic gc leaves the table alone (128). */
-  gcThresh1: number;
-  /** gc_thresh2: above it a new entry runs a forced gc, at most every 5 s (512). */
-  gcThresh2: number;
-  /** gc_thresh3: no new entry above it unless a forced gc makes room (1024). */
-  gcThresh3: number;
-  /** unres_qlen_bytes: buffer bytes one unresolved entry may queue (101 small buffers). */
-  unresQlenBytes: number;
-  /** Buffer bytes all unresolved entries of the host may queue together (1 MiB). */
-  unresHostBytes: number;
-}
-
-export interface HostOptions {
-  name: string;
-  /** net.ipv4.ip_forward; off by default, as on Linux. */
-  forwarding?: boolean;
-  engine?: Engine;
-  /** Initial neighbour table slots (a power of two, at least 8; the table grows as needed). */
-  neighSlots?: number;
-  /** Neighbour table bounds; host.neigh.setParams changes them later. */
-  neigh?: Partial<NeighParams>;
-  /** net.ipv4.ipfrag_time: seconds a datagram may take to come whole (default 30). */
-  ipfragTime?: number;
-}
+export type {
+  LinkType, LinkSpec, LinkChange, LinkInfo, RouteSpec, RouteInfo, NeighInfo, FdbInfo, Output, HostStats, NeighParams, HostOptions,
+} from './host-types.js';
 
 const HOST_OPTIONS = ['name', 'forwarding', 'engine', 'neighSlots', 'neigh', 'ipfragTime'] as const;
-/** The host's clock: ms in a u32, as the data plane keeps time. */
-const MAX_NOW = 0xffff_ffff;
-
-interface LinkRec {
-  name: string;
-  type: LinkType;
-  deleted?: boolean;
-}
-
-interface AddrRec {
-  ip: number;
-  plen: number;
-  dev: number;
-}
 
 type Fn = (...args: number[]) => number;
 
@@ -194,9 +55,7 @@ export class Host {
   /** @internal */ ports = new Set<number>();
   private linkCap = 0;
   private dirty = true;
-  private lpmRegion?: { ptr: number; size: number };
-  private nhRegion?: { ptr: number; size: number };
-  private addrRegion?: { ptr: number; size: number };
+  private routing?: RoutingRegions;
 
   static async create(opts: HostOptions): Promise<Host> {
     return new Host(opts);
@@ -288,107 +147,27 @@ export class Host {
 
   /** Frames received on links; returns what the host did with them. */
   receive(frames: { link: string; frame: Uint8Array; tag?: number }[], now: number): Output[] {
-    const what = `${this.name}: receive`;
-    this.checkNow(what, now);
-    if (!Array.isArray(frames)) throw new Error(`${what}: frames must be a list of { link, frame }`);
-    const links = frames.map((f, i) => {
-      if (!f || typeof f !== 'object') throw new Error(`${what}: frame #${i} must be an object { link, frame }`);
-      if (!(f.frame instanceof Uint8Array)) throw new Error(`${what}: frame #${i} must be a Uint8Array`);
-      checkTag(what, f.tag, `frame #${i}`);
-      return this.linkIndex(f.link);
-    });
-    return this.run(frames.length, now, (ctx, i, j) => {
-      const f = frames[i];
-      ctx.setInput(j, L.K_RX, links[i], f.frame, f.tag ?? i);
-    });
+    return receiveFrames(this, frames, now);
   }
 
   /** IPv4 packets from the host's own stack (source 0.0.0.0: routing chooses). */
   send(packets: { packet: Uint8Array; tag?: number }[], now: number): Output[] {
-    const what = `${this.name}: send`;
-    this.checkNow(what, now);
-    if (!Array.isArray(packets)) throw new Error(`${what}: packets must be a list of { packet }`);
-    packets.forEach((p, i) => {
-      if (!p || typeof p !== 'object') throw new Error(`${what}: packet #${i} must be an object { packet }`);
-      if (!(p.packet instanceof Uint8Array)) throw new Error(`${what}: packet #${i} must be a Uint8Array`);
-      checkTag(what, p.tag, `packet #${i}`);
-    });
-    return this.run(packets.length, now, (ctx, i, j) => {
-      ctx.setInput(j, L.K_ORIGINATE, 0, packets[i].packet, packets[i].tag ?? i, L.HEADROOM + 14);
-    });
+    return sendPackets(this, packets, now);
   }
 
   /** Lets time pass: neighbour timers fire. */
   tick(now: number): Output[] {
-    this.checkNow(`${this.name}: tick`, now);
-    this.commit();
-    const ctx = mainContext(this.engine);
-    ctx.recordDrops = true;
-    return this.collect(ctx, ctx.tick(this.ptr, now));
+    return tickHost(this, now);
   }
 
   /** Runs a batch the caller laid out in ctx's input vector (the fast path). */
   process(ctx: Context, n: number, now: number): number {
-    const what = `${this.name}: process`;
-    if (!(ctx instanceof Context)) throw new Error(`${what}: ctx must be a Context of the host's engine`);
-    this.checkNow(what, now);
-    if (!Number.isInteger(n) || n < 0 || n > ctx.batch) throw new Error(`${what}: n must be an integer 0..${ctx.batch}, got ${n}`);
-    this.prepare(n);
-    return ctx.process(this.ptr, n, now);
+    return processBatch(this, ctx, n, now);
   }
 
   /** The host's clock: the last time (ms) it was given. Time never goes back. */
   get now(): number {
     return this.engine.dv.getUint32(this.ptr + L.H_NOW, true);
-  }
-
-  private checkNow(what: string, now: number): void {
-    if (!Number.isInteger(now) || now < 0 || now > MAX_NOW) throw new Error(`${what}: now must be an integer number of ms 0..${MAX_NOW}, got ${now}`);
-    if (now < this.now) throw new Error(`${what}: now ${now} is before the host's clock (${this.now})`);
-  }
-
-  /** Before a batch of n: configuration published, and tables with room for what n packets can add. */
-  private prepare(n: number): void {
-    this.commit();
-    makeRoom(this.growth, this.ptr, n);
-  }
-
-  private run(count: number, now: number, fill: (ctx: Context, i: number, j: number) => void): Output[] {
-    this.commit();
-    const ctx = mainContext(this.engine);
-    ctx.recordDrops = true;
-    const out: Output[] = [];
-    // A frame can fan out to every link (a flood) plus a few generated packets:
-    // batches are cut so the outputs and the buffer pool always suffice.
-    const fanout = this.links.length + 4;
-    const step = Math.max(1, Math.min(ctx.batch, Math.floor(ctx.outputs / fanout), Math.floor(ctx.buffers / (2 * fanout))));
-    // No packets is still time passing: the timers run.
-    for (let start = 0; start < count || start === 0; start += step) {
-      const n = Math.min(step, count - start);
-      this.prepare(n);
-      for (let j = 0; j < n; j++) fill(ctx, start + j, j);
-      for (const o of this.collect(ctx, ctx.process(this.ptr, n, now))) out.push(o);
-    }
-    return out;
-  }
-
-  private collect(ctx: Context, n: number): Output[] {
-    const out: Output[] = [];
-    const u8 = this.engine.u8;
-    for (let i = 0; i < n; i++) {
-      const o = ctx.readOutput(i);
-      if (o.kind === L.O_DROP) {
-        out.push({ kind: 'drop', reason: L.DROP_NAMES[o.reason] ?? `reason ${o.reason}`, tag: o.tag });
-        continue;
-      }
-      const bytes = u8.slice(o.buf + o.off, o.buf + o.off + o.len);
-      if (o.kind === L.O_TX) out.push({ kind: 'tx', link: this.links[o.link].name, frame: bytes, tag: o.tag });
-      else out.push({ kind: 'local', packet: bytes, tag: o.tag });
-      ctx.freeBuffer(o.buf);
-    }
-    // Every buffer back, or in a queue: no call leaves one behind.
-    if (this.engine.audit) auditBuffers(this.engine, [ctx]);
-    return out;
   }
 
   // ---- counters
@@ -461,25 +240,9 @@ export class Host {
     return this.linkCap;
   }
 
-  /**
-   * The local table: each address as a local /32 and each subnet's broadcast,
-   * both with the subnet's primary address as their source (fib_add_ifaddr).
-   */
+  /** The local table the addresses imply (localRoutesOf). */
   /** @internal */ localRoutes(): Route[] {
-    const out: Route[] = [];
-    const seen = new Set<number>();
-    for (const a of this.addrs) {
-      // A secondary address of a subnet adds no broadcast route: the primary's stands.
-      const bcast = broadcastOf(a.ip, a.plen);
-      if (a.plen < 31 && !seen.has(bcast)) {
-        seen.add(bcast);
-        out.push({ dst: bcast, plen: 32, type: 'broadcast', dev: a.dev, src: a.ip, metric: 0, proto: 'kernel' });
-      }
-    }
-    for (const a of this.addrs) out.push({ dst: a.ip, plen: 32, type: 'local', dev: a.dev, src: primaryOf(this.addrs, a).ip, metric: 0, proto: 'kernel' });
-    // The limited broadcast, as inet_addr_type() answers for it.
-    if (this.addrs.length > 0) out.push({ dst: 0xffffffff, plen: 32, type: 'broadcast', dev: this.addrs[0].dev, src: this.addrs[0].ip, metric: 0, proto: 'kernel' });
-    return out;
+    return localRoutesOf(this.addrs);
   }
 
   /**
@@ -499,40 +262,7 @@ export class Host {
   /** @internal */ publish(): void {
     this.rules.refresh();
     if (!this.dirty) return;
-    const e = this.engine;
-    const { prefixes, nexthops, lbcast } = compileRoutes(withSources(this.routes, this.addrs), this.localRoutes());
-    const blob = buildLpm(prefixes);
-    const lpm = e.alloc(blob.length);
-    e.u8.set(blob, lpm);
-    const nh = e.alloc(nexthops.length);
-    e.u8.set(nexthops, nh);
-    const addrBytes = Math.max(1, this.addrs.length) * L.ADDR_SIZE;
-    const addrs = e.alloc(addrBytes);
-    const dv = e.dv;
-    // By link, in the order added on each: inet_select_addr's fallback takes the first link's first primary.
-    const order = this.addrs.map((a, i) => ({ a, i })).sort((x, y) => x.a.dev - y.a.dev || x.i - y.i);
-    order.forEach(({ a, i }, k) => {
-      const p = addrs + k * L.ADDR_SIZE;
-      dv.setUint32(p + L.A_IP, a.ip, true);
-      dv.setUint8(p + L.A_PLEN, a.plen);
-      dv.setUint8(p + L.A_FLAGS, isSecondary(this.addrs, i) ? L.AF_SECONDARY : 0);
-      dv.setUint16(p + L.A_DEV, a.dev, true);
-      dv.setUint32(p + L.A_BCAST, a.plen < 31 ? broadcastOf(a.ip, a.plen) : 0, true);
-    });
-    // Nexthops and addresses first, the table that points into them last.
-    dv.setUint32(this.ptr + L.H_NH, nh, true);
-    dv.setUint32(this.ptr + L.H_NNH, nexthops.length / L.NH_SIZE, true);
-    dv.setUint32(this.ptr + L.H_LBCAST, lbcast, true);
-    dv.setUint32(this.ptr + L.H_ADDRS, addrs, true);
-    dv.setUint32(this.ptr + L.H_NADDRS, this.addrs.length, true);
-    let bloom = 0n;
-    for (const a of this.addrs) bloom |= 1n << BigInt(Math.imul(a.ip, 0x9e3779b1) >>> 26);
-    dv.setBigUint64(this.ptr + L.H_LOCAL_BLOOM, bloom, true);
-    dv.setUint32(this.ptr + L.H_LPM, lpm, true);
-    for (const r of [this.lpmRegion, this.nhRegion, this.addrRegion]) if (r) e.arena.release(r.ptr, r.size);
-    this.lpmRegion = { ptr: lpm, size: blob.length };
-    this.nhRegion = { ptr: nh, size: nexthops.length };
-    this.addrRegion = { ptr: addrs, size: addrBytes };
+    this.routing = publishRouting(this.engine, this.ptr, this.routes, this.addrs, this.routing);
     this.dirty = false;
   }
 
@@ -550,17 +280,11 @@ export class Host {
   /** Bytes of the routing table the data plane reads (LPM + nexthops). */
   get routeTableBytes(): number {
     this.commit();
-    return (this.lpmRegion?.size ?? 0) + (this.nhRegion?.size ?? 0);
+    return (this.routing?.lpm.size ?? 0) + (this.routing?.nh.size ?? 0);
   }
 
   /** @internal */ call(name: string, ...args: number[]): number {
     return (this.engine.dp[name] as Fn)(...args);
-  }
-}
-
-function checkTag(what: string, tag: unknown, whose: string): void {
-  if (tag !== undefined && !(Number.isInteger(tag) && (tag as number) >= 0 && (tag as number) <= 0xffff_ffff)) {
-    throw new Error(`${what}: tag ${String(tag)} of ${whose} is not an integer 0..${0xffff_ffff}`);
   }
 }
 

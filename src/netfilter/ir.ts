@@ -1,6 +1,7 @@
-// The rules as data: what src/netfilter/iptables.ts reads from iptables-save
-// text and prints back, what compile.ts turns into the data plane's tables
-// and what the reference model (test/model/iptables.ts) evaluates.
+// The rules as data (and RulesetError, what bad rules throw): what
+// ./iptables.ts reads from iptables-save text and ./iptables-save.ts prints
+// back, what compile.ts turns into the data plane's tables and what the
+// reference model (test/model/iptables.ts) evaluates.
 //
 // A rule is ip_packet_match's fields (addresses, interfaces, protocol) and
 // then its matches in the order they were given (iptables-save prints them
@@ -205,4 +206,32 @@ export function matchesOf<K extends MatchName>(r: Rule, k: K): Extract<Match, { 
 export function portsOf(r: Rule): { sport?: PortMatch; dport?: PortMatch } {
   for (const m of r.matches ?? []) if ((m.m === 'tcp' || m.m === 'udp') && (m.sport || m.dport)) return { sport: m.sport, dport: m.dport };
   return {};
+}
+
+/** A ruleset error; the message names the line and quotes it. */
+export class RulesetError extends Error {
+  constructor(
+    message: string,
+    readonly line: number,
+    readonly text: string,
+  ) {
+    super(message);
+    this.name = 'RulesetError';
+  }
+}
+
+/** A ruleset with every table present, builtin chains only, every policy ACCEPT. */
+export function emptyRuleset(): Ruleset {
+  return { tables: { filter: emptyTable('filter'), nat: emptyTable('nat'), raw: emptyTable('raw'), mangle: emptyTable('mangle') } };
+}
+
+/** What a host has before its first load: empty tables, none of them present. */
+export function noRuleset(): Ruleset {
+  return { ...emptyRuleset(), present: [] };
+}
+
+export function emptyTable(name: TableName): Table {
+  const chains = new Map<string, Chain>();
+  for (const c of BUILTIN_CHAINS[name]) chains.set(c, { name: c, builtin: true, policy: 'ACCEPT', rules: [] });
+  return { chains };
 }
