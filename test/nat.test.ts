@@ -15,7 +15,7 @@ import { comparableStats, conservationError, diffOutputs, runBatch, type DataPla
 import { ModelHost, type Output } from './model/host.js';
 import { show } from './model/show.js';
 import {
-  ETH_P_IP, TCP_ACK, TCP_SYN, checksum, ethernet, formatIPv4, formatMac, get16, get32, icmpMessage, ipv4, l4Checksum, parseIPv4, parseMac,
+  ETH_P_IP, TCP_ACK, TCP_RST, TCP_SYN, checksum, ethernet, formatIPv4, formatMac, get16, get32, icmpMessage, ipv4, l4Checksum, parseIPv4, parseMac,
   tcpSegment, udpSegment,
 } from './model/wire.js';
 import { ENGINE_QUIRKS, type ConnFilter, type ConnInfo, type Quirks } from './model/netfilter.js';
@@ -370,6 +370,23 @@ interface LinuxCase {
 }
 
 const CASES: LinuxCase[] = [
+  {
+    linux: 'a TCP connection whose first answer is a RST is gone at once (nf_conntrack_tcp_packet kills it when no reply was seen): its port is free for the next source',
+    rules: MASQ,
+    async run(g) {
+      const syn = (src: string) => ipv4({ src: parseIPv4(src), dst: parseIPv4('8.8.8.8'), proto: 6, ttl: 64 },
+        tcpSegment(parseIPv4(src), parseIPv4('8.8.8.8'), { sport: 40000, dport: 80, seq: 1, ack: 0, flags: TCP_SYN }, new Uint8Array(0)));
+      const [out] = txOn(await g.rx('10.1.0.10', syn('10.1.0.10')), 'eth0');
+      expect(get16(out, 20)).toBe(40000);
+      const rst = ipv4({ src: parseIPv4('8.8.8.8'), dst: parseIPv4('203.0.113.1'), proto: 6, ttl: 64 },
+        tcpSegment(parseIPv4('8.8.8.8'), parseIPv4('203.0.113.1'), { sport: 80, dport: 40000, seq: 0, ack: 2, flags: TCP_RST | TCP_ACK }, new Uint8Array(0)));
+      // The RST still goes back to its source, translated.
+      expect(txOn(await g.rx('8.8.8.8', rst), 'eth1').map((ip) => [formatIPv4(get32(ip, 16)), get16(ip, 22)])).toEqual([['10.1.0.10', 40000]]);
+      expect(g.list()).toEqual([]);
+      const [again] = txOn(await g.rx('10.1.0.11', syn('10.1.0.11')), 'eth0');
+      expect(get16(again, 20)).toBe(40000);
+    },
+  },
   {
     linux: 'an ICMP error about a NATed GRE packet quotes the GRE header untouched (nf_nat has no ports to restore for it)',
     rules: MASQ,

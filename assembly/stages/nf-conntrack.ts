@@ -18,7 +18,7 @@ import { checksum, finish, sumBytes, pseudoSum } from '../wire/checksum';
 import { IP_HLEN, ipIhlBytes, ipSrc, ipDst, ipProto, ipIsFragment } from '../wire/ipv4';
 import { ICMP_ECHO, ICMP_HLEN, icmpIsError } from '../wire/icmp';
 import { UDP_CHECK } from '../wire/udp';
-import { TCP_FLAGS, TCP_HLEN } from '../wire/tcp';
+import { TCP_FLAGS, TCP_HLEN, TH_RST } from '../wire/tcp';
 import { connAt, ctFindLive, ctAlloc, ctDelete, ctExpired, ctGc } from '../tables/conntrack';
 import {
   TCP_CT_NONE, TCP_CT_SYN_RECV, TCP_CT_ESTABLISHED, TCP_CT_INVALID, TCP_CT_IGNORE,
@@ -196,6 +196,9 @@ function update(c: usize, dir: u32, l4: usize): bool {
       // tcp_packet: a connection that has seen its handshake through is assured.
       if (old == TCP_CT_SYN_RECV && next == TCP_CT_ESTABLISHED) status |= CS_ASSURED;
       store<u32>(c + CN_TIMEOUT, now + tcpTimeoutMs(next));
+      // nf_conntrack_tcp_packet: a RST before any reply was seen ends the
+      // connection at once (nf_ct_kill); this packet still passes, translated.
+      if ((flags & TH_RST) != 0 && (status & CS_SEEN_REPLY) == 0) store<u32>(c + CN_TIMEOUT, now);
     }
   } else if (proto == IPPROTO_UDP) {
     // nf_conntrack_udp_packet: a flow with replies, 2 s old, is a stream.

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { threadId } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
-import { wireLinks, type KCase, type KOut, type KSetup } from './setup.js';
+import { wireLinks, type KCase, type KOut, type KSetup, type KStep } from './setup.js';
 
 const WIRE_PY = fileURLToPath(new URL('./wire.py', import.meta.url));
 /** The outer ends take any frame the host may send (veth drops frames above the receiver's MTU). */
@@ -120,50 +120,74 @@ export function sendsUnavailable(): string | undefined {
 /** Linux refused the configuration (podnet took it): a disagreement of the control plane. */
 export class LinuxError extends Error {}
 
-/** Builds the case in fresh namespaces, sends its frames, returns what the host sent (by arrival). */
-export function runLinux(c: KCase): KOut[] {
+/** A case's namespaces kept between runs of frames: a case whose later frames depend on what came out earlier. */
+export interface LinuxSession {
+  /** Sends the steps' frames (the wire's clock starts again at 0), returns what the host sent, by arrival. */
+  run(steps: KStep[]): KOut[];
+  /** Deletes both namespaces. */
+  close(): void;
+}
+
+/** Builds the setup in fresh namespaces; the caller closes the session, also when something fails. */
+export function openLinux(s: KSetup, sends = false): LinuxSession {
   // Unique per process and worker thread: test files may run side by side.
   const id = `pnk${process.pid}t${threadId}x${seq++}`;
   const host = `${id}h`;
   const wire = `${id}w`;
-  const ifaces = wireLinks(c.setup);
-  const job = {
-    ifaces,
-    host,
-    steps: c.steps.map((st) => ({
-      gap: st.gap,
-      sends: (st.sends ?? []).map((d) => ({ dst: d.dst, sport: d.sport, dport: d.dport, hex: Buffer.from(d.payload).toString('hex') })),
-      frames: st.frames.map((f) => ({ iface: f.link, hex: Buffer.from(f.frame).toString('hex') })),
-    })),
-    settle: 40,
+  const ifaces = wireLinks(s);
+  const close = () => {
+    spawnSync('ip', ['-b', '-'], { input: `netns del ${host}\nnetns del ${wire}\n`, encoding: 'utf8' });
   };
   const script = [
     'set -u',
-    `cleanup() { ip -b - >/dev/null 2>&1 <<'NS'`,
-    `netns del ${host}`,
-    `netns del ${wire}`,
-    'NS',
-    '}',
-    'trap cleanup EXIT',
     `ip -b - <<'NS' || exit 2`,
     `netns add ${host}`,
     `netns add ${wire}`,
     'NS',
     `ip netns exec ${wire} sh -c 'echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6; echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6' || exit 2`,
     `ip netns exec ${host} bash -s <<'HOST' || exit $?`,
-    hostScript(c.setup, wire, c.steps.some((st) => st.sends?.length)),
+    hostScript(s, wire, sends),
     'HOST',
     `ip -n ${wire} -b - <<'IP' || exit 2`,
     ...ifaces.map((i) => `link set ${i} up`),
     'IP',
-    `ip netns exec ${wire} ${PYTHON} -S ${WIRE_PY}`,
   ].join('\n');
-  const r = spawnSync('bash', ['-c', script], { input: JSON.stringify(job), encoding: 'utf8', maxBuffer: 64 << 20 });
-  if (r.status === 3 || r.status === 4 || r.status === 5) {
-    const what = r.status === 3 ? 'links' : r.status === 4 ? 'addresses, routes or neighbours' : 'rules';
-    throw new LinuxError(`linux refused the ${what}: ${r.stderr.trim()}`);
+  const r = spawnSync('bash', ['-c', script], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    close();
+    if (r.status === 3 || r.status === 4 || r.status === 5) {
+      const what = r.status === 3 ? 'links' : r.status === 4 ? 'addresses, routes or neighbours' : 'rules';
+      throw new LinuxError(`linux refused the ${what}: ${r.stderr.trim()}`);
+    }
+    throw new Error(`linux: ${(r.stderr || `exit ${r.status}`).trim()}`);
   }
-  if (r.status !== 0) throw new Error(`linux: ${(r.stderr || `exit ${r.status}`).trim()}`);
-  const out = JSON.parse(r.stdout) as { rx: { iface: string; hex: string }[] };
-  return out.rx.map((x) => ({ link: x.iface, frame: new Uint8Array(Buffer.from(x.hex, 'hex')) }));
+  return {
+    run(steps: KStep[]): KOut[] {
+      const job = {
+        ifaces,
+        host,
+        steps: steps.map((st) => ({
+          gap: st.gap,
+          sends: (st.sends ?? []).map((d) => ({ dst: d.dst, sport: d.sport, dport: d.dport, hex: Buffer.from(d.payload).toString('hex') })),
+          frames: st.frames.map((f) => ({ iface: f.link, hex: Buffer.from(f.frame).toString('hex') })),
+        })),
+        settle: 40,
+      };
+      const w = spawnSync('ip', ['netns', 'exec', wire, PYTHON, '-S', WIRE_PY], { input: JSON.stringify(job), encoding: 'utf8', maxBuffer: 64 << 20 });
+      if (w.status !== 0) throw new Error(`linux: ${(w.stderr || `exit ${w.status}`).trim()}`);
+      const out = JSON.parse(w.stdout) as { rx: { iface: string; hex: string }[] };
+      return out.rx.map((x) => ({ link: x.iface, frame: new Uint8Array(Buffer.from(x.hex, 'hex')) }));
+    },
+    close,
+  };
+}
+
+/** Builds the case in fresh namespaces, sends its frames, returns what the host sent (by arrival). */
+export function runLinux(c: KCase): KOut[] {
+  const linux = openLinux(c.setup, c.steps.some((st) => st.sends?.length));
+  try {
+    return linux.run(c.steps);
+  } finally {
+    linux.close();
+  }
 }

@@ -697,6 +697,8 @@ export class ModelNetfilter {
         // The handshake seen through: ASSURED (tcp_packet).
         if (old === tcpct.TCP_CONNTRACK_SYN_RECV && next === tcpct.TCP_CONNTRACK_ESTABLISHED) c.assured = true;
         c.timeout = now + tcpct.timeoutMs(next);
+        // nf_conntrack_tcp_packet: a RST before any reply was seen ends the connection at once (nf_ct_kill).
+        if (flags & 0x04 && !c.seenReply) c.timeout = now;
       }
     } else if (c.proto === IPPROTO_UDP) {
       // nf_conntrack_udp_packet: replies seen and 2 s old: a stream, ASSURED, the long timeout.
