@@ -113,6 +113,12 @@ describe('Calico', () => {
     expect(under.frames.map((f) => decode(f.frame)).filter((d) => d.ip?.proto === 4).map((d) => d.inner?.ip?.src)).toEqual([pod.ip, other.ip]);
   });
 
+  it('underlay subnets hold 244 nodes each (.10 to .253): one more is refused with a message saying so', () => {
+    const c = buildCalico({ nodes: 488, podsPerNode: 0, subnets: 2, engine: new Engine() });
+    expect(c.nodes.map((n) => n.ip).filter((ip) => ip.endsWith('.253'))).toEqual(['192.168.0.253', '192.168.1.253']);
+    expect(() => buildCalico({ nodes: 489, podsPerNode: 0, subnets: 2, engine: new Engine() })).toThrow(/245 nodes per \/24 underlay subnet, at most 244/);
+  });
+
   it('IPIP from an address that is no cluster node is dropped', () => {
     const { c, net } = cluster();
     const node = c.nodes[1];

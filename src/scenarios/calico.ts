@@ -84,7 +84,8 @@ export function buildCalico(opts: CalicoOptions): CalicoCluster {
   if (opts.nodes * blocksPerNode > 2 ** (blockSize - pool.plen)) throw new Error('calico: the pool has too few /26 blocks for the cluster');
   if (!Number.isInteger(subnets) || subnets < 1 || subnets > 250) throw new Error('calico: subnets must be 1..250');
   const perSubnet = Math.ceil(opts.nodes / subnets);
-  if (perSubnet > 250) throw new Error('calico: more than 250 nodes per /24 underlay subnet; add subnets');
+  // Nodes take .10 to .253 of their /24 (.1 is the router's, .255 the broadcast).
+  if (perSubnet > 244) throw new Error(`calico: ${perSubnet} nodes per /24 underlay subnet, at most 244 fit (.10 to .253); add subnets`);
 
   const nodeIp = (i: number) => `192.168.${Math.floor(i / perSubnet)}.${(i % perSubnet) + 10}`;
   const subnetOf = (i: number) => Math.floor(i / perSubnet);
