@@ -80,10 +80,18 @@ export function sameKey(a: Route, dst: number, plen: number, metric: number): bo
 }
 
 /** The route that wins for each prefix: the lowest metric (fib_table_lookup). */
-function winners(routes: Route[]): Map<string, Route> {
-  const best = new Map<string, Route>();
+/** A prefix as one number (address and length), a map key cheaper than a string. */
+function prefixKey(r: Route): number {
+  return r.dst * 64 + r.plen;
+}
+
+/** merged's key for the main table's route covering 255.255.255.255. */
+const LBCAST = -1;
+
+function winners(routes: Route[]): Map<number, Route> {
+  const best = new Map<number, Route>();
   for (const r of routes) {
-    const k = `${r.dst}/${r.plen}`;
+    const k = prefixKey(r);
     const cur = best.get(k);
     if (!cur || r.metric < cur.metric) best.set(k, r);
   }
@@ -105,10 +113,10 @@ export interface CompiledRoutes {
 export function compileRoutes(main: Route[], local: Route[]): CompiledRoutes {
   const mainWinners = winners(main);
   const merged = new Map(mainWinners);
-  for (const r of local) merged.set(`${r.dst}/${r.plen}`, r);
+  for (const r of local) merged.set(prefixKey(r), r);
   let bcast: Route | undefined;
   for (const r of mainWinners.values()) if (inPrefix(0xffffffff, r.dst, r.plen) && (!bcast || r.plen > bcast.plen)) bcast = r;
-  if (bcast) merged.set('lbcast', bcast); // its nexthop is laid out, even if a local route hides its prefix
+  if (bcast) merged.set(LBCAST, bcast); // its nexthop is laid out, even if a local route hides its prefix
   const n = merged.size - (bcast ? 1 : 0);
   const prefixes: PrefixSet = {
     addrs: new Uint32Array(n),
@@ -129,7 +137,7 @@ export function compileRoutes(main: Route[], local: Route[]): CompiledRoutes {
       if (idx > 0xffff) throw new Error('too many distinct nexthops (the limit is 65535)');
       nhIndex.set(key, idx);
     }
-    if (k === 'lbcast') {
+    if (k === LBCAST) {
       lbcast = idx;
       continue;
     }
@@ -154,7 +162,7 @@ export function compileRoutes(main: Route[], local: Route[]): CompiledRoutes {
 /** The route the data plane would use for ip: the longest prefix, local first. */
 export function lookupRoute(main: Route[], local: Route[], ip: number): Route | undefined {
   const merged = winners(main);
-  for (const r of local) merged.set(`${r.dst}/${r.plen}`, r);
+  for (const r of local) merged.set(prefixKey(r), r);
   let best: Route | undefined;
   for (const r of merged.values()) {
     if (inPrefix(ip, r.dst, r.plen) && (!best || r.plen > best.plen)) best = r;

@@ -91,6 +91,9 @@ export function lpmSize(blob: Uint8Array): number {
 const TWO32 = 2 ** 32;
 
 /** Masks, deduplicates (last wins) and sorts by (address, length): containing prefixes come first. */
+/** Below this many prefixes normalize sorts by comparison instead of by radix. */
+const SMALL_SET = 4096;
+
 function normalize(t: PrefixSet): { start: Uint32Array; len: Uint8Array; val: Uint16Array; n: number } {
   const n = t.count;
   const addr = new Uint32Array(n);
@@ -114,9 +117,15 @@ function normalize(t: PrefixSet): { start: Uint32Array; len: Uint8Array; val: Ui
     idx = tmp;
     tmp = x;
   };
-  pass((i) => t.lens[i], 33);
-  pass((i) => addr[i] & 0xffff, 65536);
-  pass((i) => addr[i] >>> 16, 65536);
+  if (n < SMALL_SET) {
+    // A host's own table is small: a comparison sort by the same keys beats
+    // two passes over 65,536 buckets (a cluster builds thousands of tables).
+    idx.sort((a, b) => addr[a] - addr[b] || t.lens[a] - t.lens[b] || a - b);
+  } else {
+    pass((i) => t.lens[i], 33);
+    pass((i) => addr[i] & 0xffff, 65536);
+    pass((i) => addr[i] >>> 16, 65536);
+  }
   const start = new Uint32Array(n);
   const len = new Uint8Array(n);
   const val = new Uint16Array(n);
