@@ -64,6 +64,8 @@ export class Network {
   private readonly captured = new Set<string>();
   private earlyDrops = 0;
   private readonly injector: Injector;
+  /** Host struct -> the context of the worker that runs it (as laid out for the last run): injected traffic takes its buffers. */
+  private readonly ownerCtx = new Map<number, number>();
 
   constructor(opts: NetworkOptions = {}) {
     const workers = opts.workers ?? 1;
@@ -95,7 +97,7 @@ export class Network {
       e.dv.setUint32(wk + L.WK_NET, this.net, true);
       e.dv.setUint32(wk + L.WK_CTX, ctx.ptr, true);
     }
-    this.injector = new Injector(e, this.contexts[0].ptr, (h, link, kind, bytes) => this.refuse(h, link, kind, bytes));
+    this.injector = new Injector(e, (h) => this.ownerCtx.get(h.ptr) ?? this.contexts[0].ptr, (h, link, kind, bytes) => this.refuse(h, link, kind, bytes));
   }
 
   /** Virtual time, ms. It moves only in run() and advance(). */
@@ -420,7 +422,12 @@ export class Network {
   }
 
   private layoutNodes(): void {
-    layoutNodes(this.engine, this.net, this.nodes.map((n) => (n.kind === 'host' ? { host: n.host.ptr } : { segment: n.ptr })), this.assign(), this.workers);
+    const owners = this.assign();
+    layoutNodes(this.engine, this.net, this.nodes.map((n) => (n.kind === 'host' ? { host: n.host.ptr } : { segment: n.ptr })), owners, this.workers);
+    this.ownerCtx.clear();
+    this.nodes.forEach((n, r) => {
+      if (n.kind === 'host') this.ownerCtx.set(n.host.ptr, this.contexts[owners[r]].ptr);
+    });
   }
 
   private assign(): number[] {

@@ -52,6 +52,23 @@ describe('queues between workers', () => {
     }
   });
 
+  it("traffic sent to a host takes its buffers from the pool of the host's worker (nothing to copy on arrival)", async () => {
+    const { net } = await pair();
+    try {
+      net.run(); // lays the nodes out over the workers
+      const before = net.bufferPools().map((p) => p.free);
+      const packets = Array.from({ length: 100 }, (_, i) => udpPacket({ src: '0.0.0.0', dst: '10.0.0.1', sport: 1000 + i, dport: 7, size: 100 }));
+      net.send('b', packets);
+      const after = net.bufferPools().map((p) => p.free);
+      expect(before[0] - after[0]).toBe(0);
+      expect(before[1] - after[1]).toBe(100);
+      expect(net.run()).toMatchObject({ sent: 100, inFlight: 0 });
+      poolsWhole(net);
+    } finally {
+      await net.close();
+    }
+  });
+
   it('hundreds of runs of waves back and forth (each wave switches lists) lose nothing', async () => {
     const { net, b } = await pair();
     try {

@@ -48,8 +48,12 @@ export type Refuse = (h: Host, link: number, kind: number, bytes: Uint8Array) =>
 export class Injector {
   private area?: { ptr: number; size: number };
 
-  /** Queues into context ctx's pool (worker 0's: others copy what is theirs on arrival). */
-  constructor(private readonly engine: Engine, private readonly ctx: number, private readonly refuse: Refuse) {}
+  /**
+   * Queues into the pool of the context ctxOf names for a host: its owner's
+   * (the workers are parked between runs), so the frames it takes in are its
+   * own and need no copy on arrival.
+   */
+  constructor(private readonly engine: Engine, private readonly ctxOf: (h: Host) => number, private readonly refuse: Refuse) {}
 
   /** Copies the packets into the staging area and queues them, as many at a time as it holds. */
   queue(h: Host, link: number, kind: number, list: Uint8Array[], off: number, now: number): void {
@@ -69,8 +73,9 @@ export class Injector {
   /** Queues n staged packets at `at` on host h; one no buffer holds is refused (counted and dropped by the host). */
   queueStaged(h: Host, link: number, kind: number, at: number, n: number, off: number, now: number): void {
     const inject = this.engine.dp.net_inject_many as Fn;
+    const ctx = this.ctxOf(h);
     for (let p = at, left = n; left > 0;) {
-      const placed = inject(this.ctx, h.ptr, link, kind, p, left, off, now);
+      const placed = inject(ctx, h.ptr, link, kind, p, left, off, now);
       for (let i = 0; i < placed; i++) p += (4 + this.engine.dv.getUint32(p, true) + 7) & ~7;
       left -= placed;
       if (left === 0) break;
