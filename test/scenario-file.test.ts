@@ -152,15 +152,10 @@ properties: ["from gw to 192.168.0.11: answered"]
     expect(r.properties).toMatchObject([{ holds: true }]);
   });
 
-  // Another part of podnet adds host.ipset.load: until then the field is refused, after it applied.
-  const hasIpset = typeof (buildScenario(readScenario({ hosts: [{ name: 'a' }] })).net.get('a') as unknown as { ipset?: { load?: unknown } }).ipset?.load === 'function';
-  it.skipIf(hasIpset)('refuses ipsets with a clear error while hosts have no ipset.load', () => {
-    const s = readScenario({ hosts: [{ name: 'a', ipsets: 'create x hash:ip\n' }] });
-    expect(errorOf(() => buildScenario(s)).message).toBe('hosts[0].ipsets: ipsets are not supported by this version of podnet (no host.ipset.load)');
-  });
-  it.runIf(hasIpset)('loads ipsets before the rules that name them', () => {
-    const s = readScenario({ hosts: [{ name: 'a', ipsets: 'create x hash:ip\nadd x 10.0.0.1\n' }] });
+  it('loads ipsets before the rules that name them; a bad set is refused at its field', () => {
+    const s = readScenario({ hosts: [{ name: 'a', ipsets: 'create x hash:ip\nadd x 10.0.0.1\n', iptables: '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m set --match-set x src -j DROP\nCOMMIT\n' }] });
     expect(() => buildScenario(s)).not.toThrow();
+    expect(errorOf(() => buildScenario(readScenario({ hosts: [{ name: 'a', ipsets: 'create x hash:nope\n' }] }))).message).toMatch(/^hosts\[0\]\.ipsets: /);
   });
 
   it("names the builder when it refuses (a container named like one of the builder's hosts)", () => {

@@ -89,14 +89,8 @@ function configure(scenario: Scenario, net: Network, spec: ScenarioHost): void {
   for (const e of spec.fdb) attempt(scenario, e, () => host.fdb.add(e));
   for (const s of spec.listen) host.listen(s.proto, s.port);
   if (spec.conntrackMax !== undefined) host.conntrack.max = spec.conntrackMax;
-  if (spec.ipsets !== undefined) {
-    // Sets first: rules name them.
-    const ipset = (host as unknown as { ipset?: { load?: (text: string) => void } }).ipset;
-    if (typeof ipset?.load !== 'function') {
-      throw errorAt(scenario, spec, 'ipsets are not supported by this version of podnet (no host.ipset.load)', 'ipsets');
-    }
-    attemptField(scenario, spec, 'ipsets', () => ipset.load!(spec.ipsets!));
-  }
+  // Sets first: rules name them.
+  if (spec.ipsets !== undefined) attemptField(scenario, spec, 'ipsets', () => host.ipset.load(spec.ipsets!));
   if (spec.iptables !== undefined) attemptField(scenario, spec, 'iptables', () => host.rules.load(spec.iptables!));
 }
 
