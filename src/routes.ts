@@ -85,6 +85,16 @@ function prefixKey(r: Route): number {
   return r.dst * 64 + r.plen;
 }
 
+/**
+ * What makes two routes' nexthops the same, as one number when it fits (no
+ * preferred source: via 32 bits, dev 16, type 3, onlink 1), else a string.
+ */
+function nexthopKey(r: Route): number | string {
+  const low = ((r.dev ?? 0) * 8 + RT_CODE[r.type]) * 2 + (r.onlink ? 1 : 0);
+  if (!r.src) return (r.via ?? 0) * 2 ** 20 + low;
+  return `${r.type}|${r.dev ?? 0}|${r.via ?? 0}|${r.src}|${r.onlink ? 1 : 0}`;
+}
+
 /** merged's key for the main table's route covering 255.255.255.255. */
 const LBCAST = -1;
 
@@ -124,12 +134,12 @@ export function compileRoutes(main: Route[], local: Route[]): CompiledRoutes {
     values: new Uint16Array(n),
     count: n,
   };
-  const nhIndex = new Map<string, number>();
+  const nhIndex = new Map<number | string, number>();
   const nhs: Route[] = [];
   let i = 0;
   let lbcast = 0;
   for (const [k, r] of merged) {
-    const key = `${r.type}|${r.dev ?? 0}|${r.via ?? 0}|${r.src ?? 0}|${r.onlink ? 1 : 0}`;
+    const key = nexthopKey(r);
     let idx = nhIndex.get(key);
     if (idx === undefined) {
       nhs.push(r);

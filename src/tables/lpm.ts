@@ -183,6 +183,26 @@ function flatten(p: { start: Uint32Array; len: Uint8Array; val: Uint16Array; n: 
   return { bpStart, bpVal, nb };
 }
 
+/**
+ * Per depth, scratch for a group of up to 64 siblings with 64 children
+ * each: the children's start address, breakpoint index and count; and a
+ * node's leaves. Every slot is written before it is read, so one set serves
+ * every build (a cluster builds thousands of tables: 384 KiB each to zero).
+ */
+let scratchSet: { kidLo: Float64Array[]; kidJ: Int32Array[]; kids: Int32Array[]; leafTmp: Uint16Array } | undefined;
+
+function scratch(): NonNullable<typeof scratchSet> {
+  if (!scratchSet) {
+    scratchSet = { kidLo: [], kidJ: [], kids: [], leafTmp: new Uint16Array(64) };
+    for (let d = 0; d < 8; d++) {
+      scratchSet.kidLo.push(new Float64Array(64 * 64));
+      scratchSet.kidJ.push(new Int32Array(64 * 64));
+      scratchSet.kids.push(new Int32Array(64));
+    }
+  }
+  return scratchSet;
+}
+
 /** Builds the lookup blob of a prefix set (see the layout at the top of this file). */
 export function buildLpm(t: PrefixSet, opts: LpmOptions = {}): Uint8Array {
   const p = normalize(t);
@@ -192,7 +212,7 @@ export function buildLpm(t: PrefixSet, opts: LpmOptions = {}): Uint8Array {
 
   const dir = new Uint32Array(1 << s);
   // The node area: groups of sibling nodes, each followed by their leaves.
-  let area = new Uint8Array(1 << 16);
+  let area = new Uint8Array(1 << 12);
   let dv = new DataView(area.buffer);
   let top = 0;
   let nNodes = 0;
@@ -208,17 +228,7 @@ export function buildLpm(t: PrefixSet, opts: LpmOptions = {}): Uint8Array {
     }
     return at;
   };
-  // Per depth, scratch for a group of up to 64 siblings with 64 children
-  // each: the children's start address, breakpoint index and count.
-  const kidLo: Float64Array[] = [];
-  const kidJ: Int32Array[] = [];
-  const kids: Int32Array[] = [];
-  const leafTmp = new Uint16Array(64);
-  for (let d = 0; d < 8; d++) {
-    kidLo.push(new Float64Array(64 * 64));
-    kidJ.push(new Int32Array(64 * 64));
-    kids.push(new Int32Array(64));
-  }
+  const { kidLo, kidJ, kids, leafTmp } = scratch();
 
   // Scans the node covering [base, base + 2^(32 - off)), j the last
   // breakpoint at or before base: its vectors go to vlo..lhi, its leaves to
