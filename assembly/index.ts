@@ -16,7 +16,8 @@ import { hostTimers, neighHousekeeping, runBatch, noBuffer } from './batch';
 
 export { lpm_lookup_batch };
 export { net_wave } from './net/wave';
-export { net_begin, net_settle, net_inject, net_inject_many, net_in_flight } from './net/run';
+export { net_begin, net_settle, net_inject, net_in_flight } from './net/run';
+export { net_defer } from './net/inject';
 
 /**
  * Processes n descriptors at vec for host h at time now (ms). Outputs go to

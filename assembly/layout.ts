@@ -553,6 +553,19 @@ export const SGF_LEARNING: u32 = 1;
 export const H_EXT: u32 = 96; // LIST_SIZE bytes
 export const H_OWNER: u32 = 108; // u32 worker + 1 that runs the host during a network run, 0 = none
 export const H_RANK: u32 = 112; // u32 the host's node rank in its network
+// Traffic given between runs, as records over bytes the caller wrote once: the
+// host's worker copies it into its own buffers as the host takes it in
+// (assembly/net/inject.ts), so no thread copies for another.
+export const H_INJ: u32 = 204; // u32 the host's first injection record, 0 = none
+export const H_INJ_TAIL: u32 = 208; // u32 its last
+export const INJ_SIZE: u32 = 32;
+export const IR_NEXT: u32 = 0; // u32 the host's next record, 0 = none
+export const IR_AT: u32 = 4; // u32 its next packet, [u32 length, bytes] 8-byte aligned
+export const IR_LEFT: u32 = 8; // u32 packets left
+export const IR_LINK: u32 = 12; // u16
+export const IR_OFF: u32 = 14; // u16 where a packet goes in its buffer
+export const IR_KIND: u32 = 16; // u8 K_RX or K_ORIGINATE
+export const IR_DUE: u32 = 24; // f64
 
 // A worker of a network run: its nodes, and what its waves report.
 export const WK_SIZE: u32 = 256;

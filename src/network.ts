@@ -6,7 +6,7 @@
 // count, and any link can be captured to pcap.
 import { Host, type HostOptions } from './host.js';
 import { Engine } from './engine/engine.js';
-import { Context, mainContext } from './engine/context.js';
+import { Context } from './engine/context.js';
 import { auditBuffers } from './engine/audit.js';
 import * as L from './engine/layout.gen.js';
 import { partition } from './parallel/partition.js';
@@ -62,10 +62,7 @@ export class Network {
   private laidOut = -1;
   /** Links whose frames the data plane copies for captures now. */
   private readonly captured = new Set<string>();
-  private earlyDrops = 0;
   private readonly injector: Injector;
-  /** Host struct -> the context of the worker that runs it (as laid out for the last run): injected traffic takes its buffers. */
-  private readonly ownerCtx = new Map<number, number>();
 
   constructor(opts: NetworkOptions = {}) {
     const workers = opts.workers ?? 1;
@@ -97,7 +94,7 @@ export class Network {
       e.dv.setUint32(wk + L.WK_NET, this.net, true);
       e.dv.setUint32(wk + L.WK_CTX, ctx.ptr, true);
     }
-    this.injector = new Injector(e, (h) => this.ownerCtx.get(h.ptr) ?? this.contexts[0].ptr, (h, link, kind, bytes) => this.refuse(h, link, kind, bytes));
+    this.injector = new Injector(e);
   }
 
   /** Virtual time, ms. It moves only in run() and advance(). */
@@ -261,21 +258,6 @@ export class Network {
     return this.injector.stage(h, end?.index ?? 0, end ? L.K_RX : L.K_ORIGINATE, list, () => this.clock);
   }
 
-  /** A frame or packet no buffer of the network holds: the host counts and drops it now, as on arrival. */
-  private refuse(h: Host, link: number, kind: number, bytes: Uint8Array): void {
-    const ctx = mainContext(this.engine);
-    ctx.recordDrops = true;
-    const off = kind === L.K_RX ? L.HEADROOM : L.HEADROOM + 14;
-    ctx.setUnplaced(0, kind, link, bytes.length, 0, bytes.length + off > L.BUF_SIZE_HUGE ? 'too-long' : 'nomem');
-    const n = (this.engine.dp.drop_unplaced as Fn)(ctx.ptr, h.ptr, ctx.input, Math.floor(this.clock)); // a host keeps whole ms
-    for (let i = 0; i < n; i++) {
-      const o = ctx.readOutput(i);
-      if (o.kind !== L.O_DROP) continue;
-      this.earlyDrops++;
-      if (this.opts.recordDrops ?? true) this.dropLog.push({ timeMs: this.clock, host: h.name, reason: L.DROP_NAMES[o.reason] ?? `reason ${o.reason}` });
-    }
-  }
-
   /** Starts capturing a link: frames it sends and frames that arrive on it. */
   capture(link: string): Capture {
     const end = this.end(link, 'capture');
@@ -335,6 +317,7 @@ export class Network {
     }
     this.pool?.join();
     (e.dp.net_settle as Fn)(this.net);
+    this.injector.settle(this.injectionsLeft());
     const end = e.dv;
     this.clock = end.getFloat64(this.net + L.NT_RUN_LAST, true);
     this.wave = end.getUint32(this.net + L.NT_RUN_WAVE, true);
@@ -396,6 +379,7 @@ export class Network {
 
   /** Frames and packets queued and not yet delivered. */
   get inFlight(): number {
+    this.layout(); // the node table the data plane counts over, whatever joined since the last run
     return (this.engine.dp.net_in_flight as Fn)(this.net) >>> 0;
   }
 
@@ -424,10 +408,6 @@ export class Network {
   private layoutNodes(): void {
     const owners = this.assign();
     layoutNodes(this.engine, this.net, this.nodes.map((n) => (n.kind === 'host' ? { host: n.host.ptr } : { segment: n.ptr })), owners, this.workers);
-    this.ownerCtx.clear();
-    this.nodes.forEach((n, r) => {
-      if (n.kind === 'host') this.ownerCtx.set(n.host.ptr, this.contexts[owners[r]].ptr);
-    });
   }
 
   private assign(): number[] {
@@ -443,6 +423,14 @@ export class Network {
       if (n.kind === 'segment') members.set(r, n.members.map((m) => this.rankOf(m.host)));
     });
     return partition({ nodes: this.nodes.map((n) => ({ kind: n.kind, weight: 1 })), wires: this.wires, members }, this.workers);
+  }
+
+  /** Hosts with traffic given before the run still to take in (none, unless the run stopped early). */
+  private injectionsLeft(): number {
+    const dv = this.engine.dv;
+    let n = 0;
+    for (const node of this.nodes) if (node.kind === 'host' && dv.getUint32(node.host.ptr + L.H_INJ, true) !== 0) n++;
+    return n;
   }
 
   /** Takes the workers' logs into deliveries, drops and captures, in the canonical order. */
@@ -474,12 +462,11 @@ export class Network {
       steps: sum(L.WK_STEPS),
       sent: sum(L.WK_SENT),
       local: sum(L.WK_LOCAL),
-      dropped: sum(L.WK_DROPPED) + this.earlyDrops,
+      dropped: sum(L.WK_DROPPED),
       lost: sum(L.WK_LOST),
       filtered: sum(L.WK_FILTERED),
       inFlight: this.inFlight,
     };
-    this.earlyDrops = 0;
     return s;
   }
 }

@@ -208,6 +208,19 @@ describe('Network: staged traffic', () => {
     expect(staged).toEqual(run(false));
   });
 
+  it('traffic sent and then released before the run still arrives; sending it after its release is refused', () => {
+    const net = chain();
+    const t = net.stage('a', [ping('10.0.1.2', 1), ping('10.0.1.2', 2)]);
+    t.send();
+    t.release();
+    expect(net.inFlight).toBe(2);
+    // The bytes of traffic given in between must not take the released region's place before the run reads it.
+    net.send('a', [ping('10.0.1.2', 3)]);
+    net.run();
+    expect(net.delivered('a').map((d) => decodeIp(d.packet).icmp).map((m) => [m?.type, m?.seq])).toEqual([[0, 1], [0, 2], [0, 3]]);
+    expect(() => t.send()).toThrow(/sent after its release/);
+  });
+
   it('frames staged for a link arrive on it, and staging bad input is refused by name', () => {
     const net = chain();
     const frame = ipFrame('02:00:00:00:00:01', '02:00:00:00:00:02', echoRequest({ src: '10.0.0.2', dst: '10.0.0.1', id: 7, seq: 9 }));

@@ -8,10 +8,10 @@ import {
   WK_BITS, WK_NNODES, WK_CURSOR, WK_NOW_WORK, WK_NEXT_DUE, WK_CTX, Q_OFF, Q_LEN, Q_TAG, Q_POOL, Q_KIND, Q_LINK, Q_DUE,
   SG_N, SG_PORTS,
 } from '../layout';
-import { enterContext, bufAllocFor, bufFree } from '../context';
-import { copyBytes } from '../wire/words';
+import { enterContext, bufFree } from '../context';
 import { listLen, listHead, listPush, listShift, listSplice } from './list';
 import { setBit } from './wave';
+import { injFirst, injDue, injLeft } from './inject';
 
 const INF: f64 = Infinity;
 
@@ -40,6 +40,7 @@ export function net_begin(n: usize, now: f64): void {
     let earliest = INF;
     if (load<u32>(node + ND_KIND) == NK_HOST) {
       if (listLen(p + H_EXT) != 0) earliest = now;
+      if (injFirst(p) != 0) earliest = min(earliest, injDue(injFirst(p)));
       const links = load<u32>(p + H_NLINKS);
       for (let l: u32 = 0; l < links; l++) {
         const port = <usize>load<u32>(linkOf(p, l) + L_RXPORT);
@@ -132,26 +133,6 @@ export function net_inject(c: usize, h: usize, l: u32, kind: u32, buf: usize, of
   listPush(h + H_EXT, buf);
 }
 
-/**
- * Queues n frames or packets packed at `stage` ([u32 length, bytes] each,
- * 8-byte aligned) as net_inject does, each copied into a buffer of context
- * c's pool at offset `off`. Returns how many were queued: the first one that
- * no buffer holds stops it (the caller counts that one and goes on).
- */
-export function net_inject_many(c: usize, h: usize, l: u32, kind: u32, stage: usize, n: u32, off: u32, due: f64): u32 {
-  enterContext(c);
-  let p = stage;
-  for (let i: u32 = 0; i < n; i++) {
-    const len = load<u32>(p);
-    const buf = bufAllocFor(off + len);
-    if (buf == 0) return i;
-    copyBytes(buf + off, p + 4, len);
-    net_inject(c, h, l, kind, buf, off, len, 0, due);
-    p += (4 + <usize>len + 7) & ~7;
-  }
-  return n;
-}
-
 /** Frames and packets waiting in the network (between runs: all on pending and external lists). */
 export function net_in_flight(n: usize): u32 {
   const nodes = <usize>load<u32>(n + NT_NODES);
@@ -161,7 +142,7 @@ export function net_in_flight(n: usize): u32 {
     const node = nodes + <usize>r * NODE_SIZE;
     const p = <usize>load<u32>(node + ND_PTR);
     if (load<u32>(node + ND_KIND) == NK_HOST) {
-      total += listLen(p + H_EXT);
+      total += listLen(p + H_EXT) + injLeft(p);
       const links = load<u32>(p + H_NLINKS);
       for (let l: u32 = 0; l < links; l++) {
         const port = <usize>load<u32>(linkOf(p, l) + L_RXPORT);

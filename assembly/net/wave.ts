@@ -5,7 +5,8 @@
 // by its worker only; lists between workers are written in one wave and read
 // in the next, across a barrier, so a run is the same at any worker count.
 import {
-  C_IN, C_IN_CAP, C_OUT_N, C_OUT_CAP, C_ID, DESC_SIZE, D_BUF, D_OFF, D_LEN, D_LINK, D_KIND, D_FLAGS, D_TAG, DF_NOMEM,
+  C_IN, C_IN_CAP, C_OUT_N, C_OUT_CAP, C_ID, DESC_SIZE, D_BUF, D_OFF, D_LEN, D_LINK, D_KIND, D_FLAGS, D_TAG, DF_NOMEM, DF_TOO_LONG,
+  BUF_SIZE_HUGE,
   K_RX, H_NLINKS, H_LINKS, LINK_SIZE, H_EXT, H_CT, H_NEIGH_USED, H_NEIGH_MASK, CT_CAP, CT_COUNT, CT_MAX, L_RXPORT, L_FLAGS, LF_CAPTURE,
   PORT_SIZE, PT_PEND, PT_OUT, PT_NODE, PT_ACT, PT_ACTIVE, LIST_SIZE, NODE_SIZE, ND_KIND, ND_PTR, ND_POS, ND_OWNER, NK_HOST,
   NT_WORKERS, NT_NODES, NT_NNODES, NT_ACT, NT_RET, NT_WK, WK_SIZE, WK_ID, WK_NET, WK_NODES, WK_NNODES, WK_BITS, WK_CURSOR,
@@ -19,6 +20,7 @@ import { copyBytes } from '../wire/words';
 import { hostTimers, runBatch } from '../batch';
 import { listLen, listHead, listPush, listShift, listSplice } from './list';
 import { segmentStep } from './segment';
+import { injFirst, injDue, injLink, injKind, injOff, injAt, injCount, injKeep, injDone } from './inject';
 
 const INF: f64 = Infinity;
 
@@ -184,6 +186,22 @@ function gather(h: usize, n: u32): u32 {
     admit(vec + <usize>m * DESC_SIZE, buf, <u32>load<u16>(buf + Q_LINK), <u32>load<u8>(buf + Q_KIND));
     m++;
   }
+  // Traffic given between runs, copied into this worker's buffers now.
+  for (let r = injFirst(h); m < n && r != 0 && injDue(r) <= nowF; r = injFirst(h)) {
+    const l = injLink(r);
+    const kind = injKind(r);
+    const off = injOff(r);
+    let p = injAt(r);
+    let left = injCount(r);
+    for (; m < n && left != 0; left--) {
+      const len = load<u32>(p);
+      place(vec + <usize>m * DESC_SIZE, p + 4, len, off, l, kind);
+      p += (4 + <usize>len + 7) & ~7;
+      m++;
+    }
+    injKeep(r, p, left);
+    if (left == 0) injDone(h, r);
+  }
   const nlinks = load<u32>(h + H_NLINKS);
   for (let l: u32 = 0; l < nlinks && m < n; l++) {
     const port = <usize>load<u32>(link(l) + L_RXPORT);
@@ -205,7 +223,6 @@ function admit(d: usize, buf: usize, l: u32, kind: u32): void {
   const off = <u32>load<u16>(buf + Q_OFF);
   const len = <u32>load<u16>(buf + Q_LEN);
   const tag = load<u32>(buf + Q_TAG);
-  wkAdd(kind == K_RX ? WK_STEPS : WK_SENT, 1);
   const pool = <u32>load<u8>(buf + Q_POOL);
   let flags: u32 = 0;
   if (pool != me) {
@@ -215,6 +232,23 @@ function admit(d: usize, buf: usize, l: u32, kind: u32): void {
     giveBack(buf);
     buf = own;
   }
+  describe(d, buf, off, len, l, kind, tag, flags);
+}
+
+/**
+ * Writes the descriptor d for len bytes at src given from outside, copied
+ * into a buffer of this worker's at off; one no buffer holds goes in without
+ * one, to be counted and dropped by the host (noBuffer), as Host.receive does.
+ */
+function place(d: usize, src: usize, len: u32, off: u32, l: u32, kind: u32): void {
+  const size = off + len;
+  const buf = size <= BUF_SIZE_HUGE ? bufAllocFor(size) : 0;
+  if (buf != 0) copyBytes(buf + off, src, len);
+  describe(d, buf, off, len, l, kind, 0, buf != 0 ? 0 : size > BUF_SIZE_HUGE ? DF_TOO_LONG : DF_NOMEM);
+}
+
+function describe(d: usize, buf: usize, off: u32, len: u32, l: u32, kind: u32, tag: u32, flags: u32): void {
+  wkAdd(kind == K_RX ? WK_STEPS : WK_SENT, 1);
   if (buf != 0 && kind == K_RX && (<u32>load<u8>(link(l) + L_FLAGS) & LF_CAPTURE) != 0) capture(O_CAPTURE_IN, l, buf, off, len, tag);
   if (buf != 0 && checking) checkEntry(host, buf, off, len, kind);
   store<u32>(d + D_BUF, <u32>buf);

@@ -1,7 +1,8 @@
 // Frames and packets into a network: written into the engine's memory as
-// the data plane's net_inject_many reads them ([u32 length, bytes], 8-byte
-// aligned) and queued with one call however many there are; staged traffic
-// is written once and queued again and again.
+// [u32 length, bytes], 8-byte aligned, and left on the host as a record
+// (assembly/net/inject.ts) with one call however many there are; the host's
+// worker copies them into its own buffers as the host takes them in. Staged
+// traffic is written once and left again and again.
 import * as L from '../engine/layout.gen.js';
 import type { Engine } from '../engine/engine.js';
 import type { Host } from '../host.js';
@@ -38,74 +39,93 @@ export interface StagedTraffic {
   readonly count: number;
   /** Queues every packet again, now: one call into the data plane. */
   send(): void;
-  /** Gives the memory back; the traffic cannot be sent after. */
+  /** Gives the memory back; the traffic cannot be sent after (what was sent still arrives). */
   release(): void;
 }
 
-/** What a network does with one no buffer holds: counts and drops it at its host. */
-export type Refuse = (h: Host, link: number, kind: number, bytes: Uint8Array) => void;
+/** Records a chunk holds (INJ_SIZE bytes each). */
+const RECORDS = 1024;
+
+interface Chunk {
+  ptr: number;
+  size: number;
+  used: number;
+}
 
 export class Injector {
-  private area?: { ptr: number; size: number };
+  /** Bytes given by queue() since the last run that took everything in. */
+  private readonly bytes: Chunk[] = [];
+  private readonly records: Chunk[] = [];
+  /** Staged regions released while a record may still read them. */
+  private readonly releases: [number, number][] = [];
+  private busy = false;
 
-  /**
-   * Queues into the pool of the context ctxOf names for a host: its owner's
-   * (the workers are parked between runs), so the frames it takes in are its
-   * own and need no copy on arrival.
-   */
-  constructor(private readonly engine: Engine, private readonly ctxOf: (h: Host) => number, private readonly refuse: Refuse) {}
+  constructor(private readonly engine: Engine) {}
 
-  /** Copies the packets into the staging area and queues them, as many at a time as it holds. */
+  /** Copies the packets into the engine's memory and leaves them on the host, as few records as their bytes take. */
   queue(h: Host, link: number, kind: number, list: Uint8Array[], off: number, now: number): void {
     checkList(h.name, list);
     for (let start = 0; start < list.length;) {
-      // As many as fit; the area grows to hold the largest.
-      let bytes = 0;
+      const chunk = this.room(this.bytes, stageSize(list[start]), STAGE);
       let end = start;
-      while (end < list.length && (end === start || bytes + stageSize(list[end]) <= STAGE)) bytes += stageSize(list[end++]);
-      const at = this.stageArea(bytes);
+      let bytes = 0;
+      while (end < list.length && chunk.used + bytes + stageSize(list[end]) <= chunk.size) bytes += stageSize(list[end++]);
+      const at = chunk.ptr + chunk.used;
       writeStaged(this.engine, at, list, start, end);
-      this.queueStaged(h, link, kind, at, end - start, off, now);
+      chunk.used += bytes;
+      this.defer(h, link, kind, at, end - start, off, now);
       start = end;
     }
   }
 
-  /** Queues n staged packets at `at` on host h; one no buffer holds is refused (counted and dropped by the host). */
-  queueStaged(h: Host, link: number, kind: number, at: number, n: number, off: number, now: number): void {
-    const inject = this.engine.dp.net_inject_many as Fn;
-    const ctx = this.ctxOf(h);
-    for (let p = at, left = n; left > 0;) {
-      const placed = inject(ctx, h.ptr, link, kind, p, left, off, now);
-      for (let i = 0; i < placed; i++) p += (4 + this.engine.dv.getUint32(p, true) + 7) & ~7;
-      left -= placed;
-      if (left === 0) break;
-      const len = this.engine.dv.getUint32(p, true);
-      this.refuse(h, link, kind, this.engine.u8.slice(p + 4, p + 4 + len));
-      p += (4 + len + 7) & ~7;
-      left--;
-    }
-  }
-
-  /** Traffic written once, to be queued by each send() at the network's time then. */
+  /** Traffic written once, to be left on the host by each send() at the network's time then. */
   stage(h: Host, link: number, kind: number, list: Uint8Array[], now: () => number): StagedTraffic {
     checkList(h.name, list);
     const bytes = Math.max(8, list.reduce((n, b) => n + stageSize(b), 0));
     const region = this.engine.alloc(bytes);
     writeStaged(this.engine, region, list, 0, list.length);
     const off = kind === L.K_RX ? L.HEADROOM : L.HEADROOM + 14;
+    let released = false;
     return {
       count: list.length,
-      send: () => this.queueStaged(h, link, kind, region, list.length, off, now()),
-      release: () => this.engine.arena.release(region, bytes),
+      send: () => {
+        if (released) throw new Error(`network: ${h.name}: staged traffic sent after its release`);
+        if (list.length > 0) this.defer(h, link, kind, region, list.length, off, now());
+      },
+      release: () => {
+        if (released) return;
+        released = true;
+        if (this.busy) this.releases.push([region, bytes]);
+        else this.engine.arena.release(region, bytes);
+      },
     };
   }
 
-  private stageArea(bytes: number): number {
-    const r = this.area;
-    if (r && r.size >= bytes) return r.ptr;
-    if (r) this.engine.arena.release(r.ptr, r.size);
-    const size = Math.max(STAGE, bytes);
-    this.area = { ptr: this.engine.alloc(size), size };
-    return this.area.ptr;
+  /**
+   * After a run: left is what the hosts' records still hold. Once it is 0 no
+   * record is read any more, and their memory is used again from the start.
+   */
+  settle(left: number): void {
+    if (left !== 0) return;
+    for (const c of this.bytes) c.used = 0;
+    for (const c of this.records) c.used = 0;
+    for (const [ptr, size] of this.releases.splice(0)) this.engine.arena.release(ptr, size);
+    this.busy = false;
+  }
+
+  private defer(h: Host, link: number, kind: number, at: number, n: number, off: number, now: number): void {
+    const rec = this.room(this.records, L.INJ_SIZE, RECORDS * L.INJ_SIZE);
+    (this.engine.dp.net_defer as Fn)(h.ptr, rec.ptr + rec.used, link, kind, at, n, off, now);
+    rec.used += L.INJ_SIZE;
+    this.busy = true;
+  }
+
+  /** A chunk with `need` bytes free: the first that has them, or a new one of at least `size`. */
+  private room(list: Chunk[], need: number, size: number): Chunk {
+    for (const c of list) if (c.size - c.used >= need) return c;
+    const bytes = Math.max(size, need);
+    const c = { ptr: this.engine.alloc(bytes), size: bytes, used: 0 };
+    list.push(c);
+    return c;
   }
 }
