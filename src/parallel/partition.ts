@@ -1,8 +1,11 @@
 // Which worker runs which node of a network. Nodes joined by point-to-point
-// wires (a pod and its node) stay together; segments (the work of
-// forwarding for their members) are placed first, then the groups are
-// spread over the workers by size, largest first, each to the least loaded.
-// The result depends only on the topology, never on timing.
+// wires (a pod and its node) stay together, and the groups keep their rank
+// order: each worker takes a run of consecutive groups, about an equal share
+// of the weight, because hosts built one after another (a node beside the
+// next node) talk to each other more than to others, and every frame that
+// crosses workers costs a copy between the cores' caches. A segment (the
+// work of forwarding for its members) goes to the worker that has most of
+// them. The result depends only on the topology, never on timing.
 
 export interface Topology {
   /** Nodes by rank: hosts and segments. */
@@ -16,10 +19,34 @@ export interface Topology {
 /** What forwarding one member's frames costs a segment, in hosts (a lookup and a move, against a host's whole pipeline). */
 const SEGMENT_SHARE = 0.25;
 
+interface Group {
+  weight: number;
+  ranks: number[];
+}
+
 export function partition(t: Topology, workers: number): number[] {
-  const n = t.nodes.length;
-  const owner = new Array<number>(n).fill(0);
+  const owner = new Array<number>(t.nodes.length).fill(0);
   if (workers <= 1) return owner;
+  const groups = wireGroups(t);
+  // Blocks without the segments first, to see where most of each segment's members are; then again with their weight.
+  const preload = new Array<number>(workers).fill(0);
+  fill(groups, workers, preload, owner);
+  const segmentOwner = new Map<number, number>();
+  for (const [seg, members] of t.members) {
+    const count = new Array<number>(workers).fill(0);
+    for (const m of members) count[owner[m]]++;
+    const k = count.indexOf(Math.max(...count));
+    segmentOwner.set(seg, k);
+    preload[k] += members.length * SEGMENT_SHARE;
+  }
+  fill(groups, workers, preload, owner);
+  for (const [seg, k] of segmentOwner) owner[seg] = k;
+  return owner;
+}
+
+/** Hosts joined by wires, in the order of their first rank. */
+function wireGroups(t: Topology): Group[] {
+  const n = t.nodes.length;
   const parent = Array.from({ length: n }, (_, i) => i);
   const find = (i: number): number => {
     while (parent[i] !== i) i = parent[i] = parent[parent[i]];
@@ -30,29 +57,28 @@ export function partition(t: Topology, workers: number): number[] {
     const rb = find(b);
     if (ra !== rb) parent[Math.max(ra, rb)] = Math.min(ra, rb);
   }
-  const groups = new Map<number, { first: number; weight: number; ranks: number[] }>();
+  const groups = new Map<number, Group>();
   for (let i = 0; i < n; i++) {
     if (t.nodes[i].kind !== 'host') continue;
     const r = find(i);
     let g = groups.get(r);
-    if (!g) groups.set(r, (g = { first: i, weight: 0, ranks: [] }));
+    if (!g) groups.set(r, (g = { weight: 0, ranks: [] }));
     g.weight += t.nodes[i].weight;
     g.ranks.push(i);
   }
-  const load = new Array<number>(workers).fill(0);
-  // A segment forwards for all its members: it goes first, weighing a fraction of a host a member.
-  for (const [seg, members] of t.members) {
-    let best = 0;
-    for (let k = 1; k < workers; k++) if (load[k] < load[best]) best = k;
-    owner[seg] = best;
-    load[best] += members.length * SEGMENT_SHARE;
+  return [...groups.values()]; // a Map keeps insertion order: by first rank
+}
+
+/** Consecutive groups to each worker in turn, until its load (from `preload` on) reaches an equal share of the whole. */
+function fill(groups: Group[], workers: number, preload: number[], owner: number[]): void {
+  const load = [...preload];
+  const total = load.reduce((a, b) => a + b, 0) + groups.reduce((a, g) => a + g.weight, 0);
+  const share = total / workers;
+  let k = 0;
+  for (const g of groups) {
+    // The next worker takes over once this group would sit more outside the share than in it.
+    while (k < workers - 1 && load[k] + g.weight / 2 > share) k++;
+    load[k] += g.weight;
+    for (const r of g.ranks) owner[r] = k;
   }
-  const order = [...groups.values()].sort((a, b) => b.weight - a.weight || a.first - b.first);
-  for (const g of order) {
-    let best = 0;
-    for (let k = 1; k < workers; k++) if (load[k] < load[best]) best = k;
-    load[best] += g.weight;
-    for (const r of g.ranks) owner[r] = best;
-  }
-  return owner;
 }
