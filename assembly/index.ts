@@ -16,7 +16,7 @@ import { hostTimers, neighHousekeeping, runBatch, noBuffer } from './batch';
 
 export { lpm_lookup_batch };
 export { net_wave } from './net/wave';
-export { net_begin, net_settle, net_inject, net_in_flight } from './net/run';
+export { net_prepare, net_finish, net_inject, net_in_flight } from './net/run';
 export { net_defer } from './net/inject';
 
 /**

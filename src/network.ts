@@ -291,14 +291,6 @@ export class Network {
       const wk = wks + k * L.WK_SIZE;
       for (const f of [L.WK_STEPS, L.WK_SENT, L.WK_LOCAL, L.WK_DROPPED, L.WK_LOST, L.WK_FILTERED]) dv.setBigUint64(wk + f, 0n, true);
     }
-    (e.dp.net_begin as Fn)(this.net, this.clock);
-    const prev = L.WK_REPORT + ((this.wave - 1) & 1) * L.REPORT_SIZE;
-    for (let k = 0; k < this.workers; k++) {
-      const wk = wks + k * L.WK_SIZE;
-      e.dv.setUint32(wk + prev + L.RP_NOW_WORK, e.dv.getUint32(wk + L.WK_NOW_WORK, true), true);
-      e.dv.setFloat64(wk + prev + L.RP_NEXT_DUE, e.dv.getFloat64(wk + L.WK_NEXT_DUE, true), true);
-      e.dv.setFloat64(wk + prev + L.RP_STEPS, 0, true);
-    }
     const d = e.dv;
     d.setFloat64(this.net + L.NT_RUN_NOW, this.clock, true);
     d.setFloat64(this.net + L.NT_RUN_UNTIL, until ?? NaN, true);
@@ -316,7 +308,6 @@ export class Network {
       barrier?.fail();
     }
     this.pool?.join();
-    (e.dp.net_settle as Fn)(this.net);
     this.injector.settle(this.injectionsLeft());
     const end = e.dv;
     this.clock = end.getFloat64(this.net + L.NT_RUN_LAST, true);

@@ -1,11 +1,11 @@
-// A network's runs, from the calling thread while no worker runs: what a
-// run starts from (the nodes with frames waiting, their owners), what it
-// leaves (every frame on its way in its port's pending list, every buffer
-// home), and frames queued from outside (assembly/net/wave.ts runs the waves).
+// A network's runs: what each worker's share of a run starts from (its
+// nodes with frames waiting) and what it leaves (every frame on its way in
+// its port's pending list, every buffer home), and frames queued from
+// outside between runs (assembly/net/wave.ts runs the waves).
 import {
-  C_ID, K_RX, H_NLINKS, H_LINKS, LINK_SIZE, H_EXT, H_OWNER, L_RXPORT, PORT_SIZE, PT_PEND, PT_OUT, PT_ACTIVE, LIST_SIZE,
-  NODE_SIZE, ND_KIND, ND_PTR, ND_POS, ND_OWNER, NK_HOST, NT_WORKERS, NT_NODES, NT_NNODES, NT_ACT, NT_RET, NT_WK, WK_SIZE,
-  WK_BITS, WK_NNODES, WK_CURSOR, WK_NOW_WORK, WK_NEXT_DUE, WK_CTX, Q_OFF, Q_LEN, Q_TAG, Q_POOL, Q_KIND, Q_LINK, Q_DUE,
+  C_ID, H_NLINKS, H_LINKS, LINK_SIZE, H_EXT, H_OWNER, L_RXPORT, PORT_SIZE, PT_PEND, PT_OUT, PT_ACT, PT_ACTIVE, LIST_SIZE,
+  NODE_SIZE, ND_KIND, ND_PTR, ND_OWNER, NK_HOST, NT_WORKERS, NT_NODES, NT_NNODES, NT_ACT, NT_RET,
+  WK_ID, WK_NET, WK_NODES, WK_BITS, WK_NNODES, WK_CURSOR, WK_NOW_WORK, WK_NEXT_DUE, Q_OFF, Q_LEN, Q_TAG, Q_POOL, Q_KIND, Q_LINK, Q_DUE,
   SG_N, SG_PORTS,
 } from '../layout';
 import { enterContext, bufFree } from '../context';
@@ -15,30 +15,28 @@ import { injFirst, injDue, injLeft } from './inject';
 
 const INF: f64 = Infinity;
 
-let net: usize = 0;
-let workers: u32 = 0;
-
 /**
- * Before a run: sets the bit of every node with frames waiting and reports,
- * in worker 0's record, whether any is due now and the earliest later one.
+ * A worker's start of a run, before the first wave (src/net/waves.ts): sets
+ * the bit of each of its nodes with frames waiting, and reports in its record
+ * whether any is due now and the earliest later one. Each worker looks at its
+ * own nodes only, whose memory its core last wrote.
  */
-export function net_begin(n: usize, now: f64): void {
-  net = n;
-  workers = load<u32>(n + NT_WORKERS);
-  const wks = <usize>load<u32>(n + NT_WK);
-  for (let k: u32 = 0; k < workers; k++) {
-    const w = wks + <usize>k * WK_SIZE;
-    memory.fill(<usize>load<u32>(w + WK_BITS), 0, ((load<u32>(w + WK_NNODES) + 31) >> 5) << 2);
-  }
+export function net_prepare(w: usize, now: f64): void {
+  const n = <usize>load<u32>(w + WK_NET);
+  const nodes = <usize>load<u32>(n + NT_NODES);
+  const list = <usize>load<u32>(w + WK_NODES);
+  const count = load<u32>(w + WK_NNODES);
+  const bits = <usize>load<u32>(w + WK_BITS);
+  memory.fill(bits, 0, ((count + 31) >> 5) << 2);
   let nowWork: u32 = 0;
   let next = INF;
-  const nodes = <usize>load<u32>(n + NT_NODES);
-  const count = load<u32>(n + NT_NNODES);
-  for (let r: u32 = 0; r < count; r++) {
-    const node = nodes + <usize>r * NODE_SIZE;
+  for (let pos: u32 = 0; pos < count; pos++) {
+    const node = nodes + <usize>load<u32>(list + (<usize>pos << 2)) * NODE_SIZE;
     const p = <usize>load<u32>(node + ND_PTR);
     let earliest = INF;
     if (load<u32>(node + ND_KIND) == NK_HOST) {
+      // During the run the host belongs to its worker: the debug build refuses any other writer.
+      store<u32>(p + H_OWNER, load<u32>(node + ND_OWNER) + 1);
       if (listLen(p + H_EXT) != 0) earliest = now;
       if (injFirst(p) != 0) earliest = min(earliest, injDue(injFirst(p)));
       const links = load<u32>(p + H_NLINKS);
@@ -53,63 +51,51 @@ export function net_begin(n: usize, now: f64): void {
         if (listLen(pend) != 0) earliest = min(earliest, load<f64>(listHead(pend) + Q_DUE));
       }
     }
-    // During the run the host belongs to its worker: the debug build refuses any other writer.
-    if (load<u32>(node + ND_KIND) == NK_HOST) store<u32>(p + H_OWNER, load<u32>(node + ND_OWNER) + 1);
     if (earliest == INF) continue;
-    const w = wks + <usize>load<u32>(node + ND_OWNER) * WK_SIZE;
-    setBit(<usize>load<u32>(w + WK_BITS), load<u32>(node + ND_POS));
+    setBit(bits, pos);
     if (earliest <= now) nowWork = 1;
     else next = min(next, earliest);
   }
-  for (let k: u32 = 0; k < workers; k++) {
-    const w = wks + <usize>k * WK_SIZE;
-    store<u32>(w + WK_CURSOR, 0);
-    store<u32>(w + WK_NOW_WORK, k == 0 ? nowWork : 0);
-    store<f64>(w + WK_NEXT_DUE, k == 0 ? next : INF);
-  }
+  store<u32>(w + WK_CURSOR, 0);
+  store<u32>(w + WK_NOW_WORK, nowWork);
+  store<f64>(w + WK_NEXT_DUE, next);
 }
 
 /**
- * After a run: every frame still on its way joins its port's pending list,
- * and every buffer on its way back to a pool is home, so the next run may
- * give the nodes to other workers.
+ * A worker's end of a run, after the last wave: every frame still on its way
+ * to one of its nodes joins its port's pending list, and every buffer of its
+ * pool that others took copies of is home, so the next run may give the
+ * nodes to other workers. Context c is the worker's.
  */
-export function net_settle(n: usize): void {
-  net = n;
-  workers = load<u32>(n + NT_WORKERS);
-  const wks = <usize>load<u32>(n + NT_WK);
-  const nodes = <usize>load<u32>(n + NT_NODES);
-  const count = load<u32>(n + NT_NNODES);
-  for (let r: u32 = 0; r < count; r++) {
-    const node = nodes + <usize>r * NODE_SIZE;
-    const p = <usize>load<u32>(node + ND_PTR);
-    if (load<u32>(node + ND_KIND) == NK_HOST) {
-      store<u32>(p + H_OWNER, 0);
-      const links = load<u32>(p + H_NLINKS);
-      for (let l: u32 = 0; l < links; l++) settlePort(<usize>load<u32>(linkOf(p, l) + L_RXPORT));
-    } else {
-      const ports = <usize>load<u32>(p + SG_PORTS);
-      for (let i: u32 = 0; i < load<u32>(p + SG_N); i++) settlePort(ports + <usize>i * PORT_SIZE);
-    }
-  }
+export function net_finish(c: usize, w: usize): void {
+  const n = <usize>load<u32>(w + WK_NET);
+  const workers = load<u32>(n + NT_WORKERS);
+  const me = load<u32>(w + WK_ID);
   const act = <usize>load<u32>(n + NT_ACT);
   const ret = <usize>load<u32>(n + NT_RET);
-  for (let i: u32 = 0; i < workers * workers * 2; i++) {
-    store<u32>(act + (<usize>i << 2), 0);
-    const l = ret + <usize>i * LIST_SIZE;
-    if (listLen(l) == 0) continue;
-    const to = (i >> 1) % workers;
-    enterContext(<usize>load<u32>(wks + <usize>to * WK_SIZE + WK_CTX));
-    while (listLen(l) != 0) bufFree(listShift(l));
+  enterContext(c);
+  for (let p: u32 = 0; p < workers; p++) {
+    for (let parity: u32 = 0; parity < 2; parity++) {
+      const i = ((p * workers + me) << 1) + parity;
+      const head = act + (<usize>i << 2);
+      let port = <usize>load<u32>(head);
+      store<u32>(head, 0);
+      while (port != 0) {
+        const next = <usize>load<u32>(port + PT_ACT + (parity << 2));
+        store<u8>(port + PT_ACTIVE + parity, 0);
+        listSplice(port + PT_PEND, port + PT_OUT + <usize>parity * LIST_SIZE);
+        port = next;
+      }
+      const l = ret + <usize>i * LIST_SIZE;
+      while (listLen(l) != 0) bufFree(listShift(l));
+    }
   }
-}
-
-function settlePort(port: usize): void {
-  if (port == 0) return;
-  // Only the list of the last wave's parity can hold frames (the other was taken at its start).
-  for (let k: u32 = 0; k < 2; k++) {
-    listSplice(port + PT_PEND, port + PT_OUT + <usize>k * LIST_SIZE);
-    store<u8>(port + PT_ACTIVE + k, 0);
+  const nodes = <usize>load<u32>(n + NT_NODES);
+  const list = <usize>load<u32>(w + WK_NODES);
+  const count = load<u32>(w + WK_NNODES);
+  for (let pos: u32 = 0; pos < count; pos++) {
+    const node = nodes + <usize>load<u32>(list + (<usize>pos << 2)) * NODE_SIZE;
+    if (load<u32>(node + ND_KIND) == NK_HOST) store<u32>(<usize>load<u32>(node + ND_PTR) + H_OWNER, 0);
   }
 }
 

@@ -25,9 +25,11 @@ export interface WaveThread {
 }
 
 /**
- * Runs waves until the run's end. Every thread calls it with the same run in
- * the network record (NT_RUN_*); the reports of the wave before the first are
- * in every worker record's slot of parity (first wave - 1).
+ * Runs a worker's share of a run: its start (its nodes with frames waiting,
+ * reported in its slot of parity first wave - 1), the waves until the run's
+ * end, and its end (what is on its way to its nodes put in their pending
+ * lists, its buffers home). Every thread calls it with the same run in the
+ * network record (NT_RUN_*).
  */
 export function runWaves(t: WaveThread): void {
   const dv = () => t.memory.dv;
@@ -40,6 +42,13 @@ export function runWaves(t: WaveThread): void {
   let wave = dv().getUint32(net + L.NT_RUN_WAVE, true);
   const netWave = t.dp.net_wave as Fn;
   const free = (buf: number) => (t.dp.pool_free as Fn)(t.ctx, buf);
+  (t.dp.net_prepare as Fn)(t.wk, now);
+  const first = dv();
+  const r0 = t.wk + L.WK_REPORT + ((wave - 1) & 1) * L.REPORT_SIZE;
+  first.setUint32(r0 + L.RP_NOW_WORK, first.getUint32(t.wk + L.WK_NOW_WORK, true), true);
+  first.setFloat64(r0 + L.RP_NEXT_DUE, first.getFloat64(t.wk + L.WK_NEXT_DUE, true), true);
+  first.setFloat64(r0 + L.RP_STEPS, 0, true);
+  t.barrier?.wait();
   for (;;) {
     // The reports of the wave before, the same for everyone.
     const slot = L.WK_REPORT + ((wave - 1) & 1) * L.REPORT_SIZE;
@@ -97,6 +106,9 @@ export function runWaves(t: WaveThread): void {
     t.barrier?.wait();
     wave++;
   }
+  // Every wave is over everywhere (the reports just read came after the last barrier).
+  (t.dp.net_finish as Fn)(t.ctx, t.wk);
+  if (t.wk !== wks) return;
   const e = dv();
   e.setFloat64(net + L.NT_RUN_LAST, now, true);
   e.setUint32(net + L.NT_RUN_WAVE, wave, true);

@@ -1,9 +1,21 @@
 // A barrier in the shared memory for the threads of a network run (a
 // generation counter and an arrival count): the last to arrive opens it.
-// Waiters spin a little first, since a wave is often shorter than a sleep.
+// Waiters spin first: a wave takes about a millisecond and the threads
+// arrive a fraction of it apart, while waking a sleeping thread costs tens
+// of microseconds on a virtual machine.
 import * as L from '../engine/layout.gen.js';
 
-const SPINS = 4000;
+/** How long a waiter spins before it sleeps, ms. */
+const SPIN_MS = 2;
+
+/** Spins until words[i] is no longer `value` or `ms` have passed; whether it changed. */
+export function spinWhile(words: Int32Array, i: number, value: number, ms: number): boolean {
+  const end = performance.now() + ms;
+  for (;;) {
+    for (let k = 0; k < 256; k++) if (Atomics.load(words, i) !== value) return true;
+    if (performance.now() > end) return false;
+  }
+}
 
 export class Barrier {
   private readonly count: number;
@@ -26,7 +38,7 @@ export class Barrier {
       Atomics.notify(w, this.gen);
       return;
     }
-    for (let i = 0; i < SPINS; i++) if (Atomics.load(w, this.gen) !== gen) return;
+    if (spinWhile(w, this.gen, gen, SPIN_MS)) return;
     while (Atomics.load(w, this.gen) === gen) {
       Atomics.wait(w, this.gen, gen, 50);
       if (Atomics.load(w, this.failed) !== 0) throw new Error('network run: a worker failed');

@@ -7,6 +7,7 @@ import { Piscina } from 'piscina';
 import { packageRoot, type Engine } from '../engine/engine.js';
 import * as L from '../engine/layout.gen.js';
 import type { WorkerTask } from './worker.js';
+import { spinWhile } from './barrier.js';
 
 export class WorkerPool {
   private readonly pool: Piscina;
@@ -56,7 +57,8 @@ export class WorkerPool {
   join(): void {
     const i = (this.net + L.NT_DONE) >> 2;
     for (let done = Atomics.load(this.words, i); done < this.count - 1; done = Atomics.load(this.words, i)) {
-      Atomics.wait(this.words, i, done, 100);
+      // The workers end a run together with the calling thread: a short spin usually sees them done.
+      if (!spinWhile(this.words, i, done, 1)) Atomics.wait(this.words, i, done, 100);
     }
   }
 

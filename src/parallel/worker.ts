@@ -3,7 +3,10 @@
 // once, then waits for runs and does its share of every wave.
 import { Engine } from '../engine/engine.js';
 import * as L from '../engine/layout.gen.js';
-import { Barrier } from './barrier.js';
+import { Barrier, spinWhile } from './barrier.js';
+
+/** How long an idle worker spins for the next run before it sleeps, ms. */
+const IDLE_SPIN_MS = 2;
 import { runWaves } from '../net/waves.js';
 import { threadMemory } from '../net/thread-memory.js';
 
@@ -31,7 +34,8 @@ export default function serve(task: WorkerTask): number {
   Atomics.notify(words, (net + L.NT_READY) >> 2);
   let runs = 0;
   for (;;) {
-    while (Atomics.load(words, gen) === seen) Atomics.wait(words, gen, seen);
+    // Runs often follow each other closely (a bench, a simulator's steps): spin a little before sleeping.
+    if (!spinWhile(words, gen, seen, IDLE_SPIN_MS)) while (Atomics.load(words, gen) === seen) Atomics.wait(words, gen, seen);
     seen = Atomics.load(words, gen);
     if (Atomics.load(words, (net + L.NT_CMD) >> 2) === L.CMD_STOP) return runs;
     try {
