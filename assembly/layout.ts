@@ -20,7 +20,7 @@ export const MAX_MTU: u32 = 65390; // MAX_FRAME_HUGE less an Ethernet and a VLAN
 export const VLAN_HLEN: u32 = 4; // a received frame may exceed MTU + Ethernet header by this (is_skb_forwardable)
 // Lowest data offset a descriptor may have: room for queue bookkeeping (Q_*)
 // and an Ethernet header in front of an originated IP packet.
-export const MIN_OFF: u32 = 32;
+export const MIN_OFF: u32 = 48;
 
 // Packet descriptor: one per packet in a batch vector.
 export const DESC_SIZE: u32 = 32;
@@ -270,6 +270,11 @@ export const Q_LINK: u32 = 14; // u16 the receiving link (a host's external inpu
 export const Q_DUE: u32 = 16; // f64 ms at which it arrives
 // ... and, in check mode (C_CHECK), what the packet was when it entered the host (M_*).
 export const Q_CHECK: u32 = 24; // u32
+// ... and, on its way to a segment, the frame's destination and source MACs,
+// copied by the sender. The segment reads them here, on the line it writes
+// anyway, and never the frame's own lines: those stay in the sender's cache
+// (a line another core has read costs an invalidation at its next write).
+export const Q_MACS: u32 = 32; // 12 bytes, as in the Ethernet header
 
 // ... and, held in a reassembly queue, where its payload lies in the datagram.
 export const QF_FLAGS: u32 = 13; // u8 QFF_*
@@ -529,6 +534,7 @@ export const PT_NODE: u32 = 36; // u32 the receiving node's rank
 export const PT_LINK: u32 = 40; // u32 the receiving link's index, or the member's index on a segment
 export const PT_ACT: u32 = 44; // 2 x u32 next port on the producer's activation list, by parity
 export const PT_ACTIVE: u32 = 52; // 2 x u8 on that list, by parity
+export const PT_SEGMENT: u32 = 54; // u8 1: a segment's port (its frames carry Q_MACS)
 
 // A node of the network: a host or a segment, by rank.
 export const NODE_SIZE: u32 = 16;

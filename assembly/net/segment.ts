@@ -3,7 +3,7 @@
 // to the member its destination was learned at, or to every other member.
 import {
   SG_N, SG_FLAGS, SG_PORTS, SG_TARGETS, SG_LATENCY, SGF_LEARNING, PORT_SIZE, PT_PEND, Q_OFF, Q_LEN, Q_TAG, Q_DUE,
-  Q_POOL, Q_KIND, K_RX, C_ID, WK_FILTERED, WK_DROPPED, WAVE_DONE,
+  Q_POOL, Q_KIND, Q_MACS, K_RX, C_ID, WK_FILTERED, WK_DROPPED, WAVE_DONE,
 } from '../layout';
 import { ctx, wkAdd, bufAllocFor } from '../context';
 import { ldMac, macIsMulticast } from '../wire/bytes';
@@ -33,7 +33,7 @@ function forward(s: usize, from: u32, buf: usize, now: f64): void {
   const targets = <usize>load<u32>(s + SG_TARGETS);
   const n = load<u32>(s + SG_N);
   if (len >= ETH_HLEN && (load<u32>(s + SG_FLAGS) & SGF_LEARNING) != 0) {
-    const eth = buf + off;
+    const eth = buf + Q_MACS; // as the sender copied them (portPush)
     const src = ldMac(eth + ETH_SRC);
     const t = <u32>now;
     if (!macIsMulticast(src)) fdbLearn(s, src, from, t);

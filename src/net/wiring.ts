@@ -44,6 +44,7 @@ export function makeSegment(e: Engine, rank: number, n: number, learning: boolea
   for (let i = 0; i < n; i++) {
     dv.setUint32(ports + i * L.PORT_SIZE + L.PT_NODE, rank, true);
     dv.setUint32(ports + i * L.PORT_SIZE + L.PT_LINK, i, true);
+    dv.setUint8(ports + i * L.PORT_SIZE + L.PT_SEGMENT, 1);
   }
   return seg;
 }
