@@ -18,6 +18,7 @@ export { lpm_lookup_batch };
 export { net_wave } from './net/wave';
 export { net_prepare, net_finish, net_inject, net_in_flight } from './net/run';
 export { net_defer } from './net/inject';
+export { net_learn } from './net/segment';
 
 /**
  * Processes n descriptors at vec for host h at time now (ms). Outputs go to

@@ -20,7 +20,7 @@ export const MAX_MTU: u32 = 65390; // MAX_FRAME_HUGE less an Ethernet and a VLAN
 export const VLAN_HLEN: u32 = 4; // a received frame may exceed MTU + Ethernet header by this (is_skb_forwardable)
 // Lowest data offset a descriptor may have: room for queue bookkeeping (Q_*)
 // and an Ethernet header in front of an originated IP packet.
-export const MIN_OFF: u32 = 48;
+export const MIN_OFF: u32 = 32;
 
 // Packet descriptor: one per packet in a batch vector.
 export const DESC_SIZE: u32 = 32;
@@ -270,11 +270,9 @@ export const Q_LINK: u32 = 14; // u16 the receiving link (a host's external inpu
 export const Q_DUE: u32 = 16; // f64 ms at which it arrives
 // ... and, in check mode (C_CHECK), what the packet was when it entered the host (M_*).
 export const Q_CHECK: u32 = 24; // u32
-// ... and, on its way to a segment, the frame's destination and source MACs,
-// copied by the sender. The segment reads them here, on the line it writes
-// anyway, and never the frame's own lines: those stay in the sender's cache
-// (a line another core has read costs an invalidation at its next write).
-export const Q_MACS: u32 = 32; // 12 bytes, as in the Ethernet header
+// ... and the rank of the host that sent it: frames reaching a segment member
+// from several workers are merged in this order (wave.ts arrivals).
+export const Q_SENDER: u32 = 28; // u32
 
 // ... and, held in a reassembly queue, where its payload lies in the datagram.
 export const QF_FLAGS: u32 = 13; // u8 QFF_*
@@ -534,7 +532,10 @@ export const PT_NODE: u32 = 36; // u32 the receiving node's rank
 export const PT_LINK: u32 = 40; // u32 the receiving link's index, or the member's index on a segment
 export const PT_ACT: u32 = 44; // 2 x u32 next port on the producer's activation list, by parity
 export const PT_ACTIVE: u32 = 52; // 2 x u8 on that list, by parity
-export const PT_SEGMENT: u32 = 54; // u8 1: a segment's port (its frames carry Q_MACS)
+export const PT_SIDES: u32 = 54; // u8 a segment member's receive port: the ports that follow it, one per other worker
+export const PT_SIDE: u32 = 55; // u8 which of those this is (the worker sending into it), 0 = the link's own port
+export const PT_SEGMENT: u32 = 56; // u32 the segment whose member port this is (its sender forwards at once), 0 = a host's
+export const PT_MARK: u32 = 60; // u32 while arrivals are merged: frames pending before them + 1, 0 = not merging
 
 // A node of the network: a host or a segment, by rank.
 export const NODE_SIZE: u32 = 16;
@@ -553,6 +554,20 @@ export const SG_FLAGS: u32 = 132; // u32 SGF_*
 export const SG_PORTS: u32 = 136; // u32 address of the members' ingress ports (PORT_SIZE each)
 export const SG_TARGETS: u32 = 140; // u32 address of u32 member receive ports (the links' L_RXPORT)
 export const SG_LATENCY: u32 = 144; // f64 one-way delay, ms
+export const SG_LAST: u32 = 152; // u32 address of a LAST_SIZE record per member: what its sender last logged to learn
+export const SG_RANK: u32 = 156; // u32 the segment's node rank
+export const LAST_SIZE: u32 = 16;
+export const LA_MAC: u32 = 0; // u64 source MAC
+export const LA_WAVE: u32 = 8; // u32 wave + 1 it was logged in, 0 = none
+// What a segment learns, logged by the sender's worker during a wave and
+// applied between waves by the segment's owner, all workers' logs merged
+// in rank order: every lookup of a wave sees the table as the wave began.
+export const LEARN_SIZE: u32 = 24;
+export const LE_SEG: u32 = 0; // u32 the segment
+export const LE_MEMBER: u32 = 4; // u32 the member the MAC was seen on
+export const LE_MAC: u32 = 8; // u64
+export const LE_TIME: u32 = 16; // u32 ms
+export const LE_RANK: u32 = 20; // u32 the sending host's rank (the merge order)
 export const SGF_LEARNING: u32 = 1;
 
 // A host's external input: frames injected and packets sent by the caller.
@@ -599,10 +614,15 @@ export const WK_CTX: u32 = 116; // u32 the worker's context
 export const WK_REPORT: u32 = 128; // 2 x REPORT_SIZE
 export const REPORT_SIZE: u32 = 24;
 export const RP_NOW_WORK: u32 = 0; // u32
+export const RP_LEARN: u32 = 4; // u32 entries in its learning log: segments learn before the next wave
 export const RP_NEXT_DUE: u32 = 8; // f64
 export const RP_STEPS: u32 = 16; // f64 frames taken in by its hosts so far this run
 export const WK_LOG: u32 = 180; // u32 first chunk of the worker's record log (src/net/records.ts)
 export const WK_LOG_TAIL: u32 = 184; // u32 the chunk being written
+export const WK_LEARN: u32 = 188; // u32 address of the worker's learning log (LEARN_SIZE entries)
+export const WK_LEARN_N: u32 = 192; // u32 entries logged in this wave
+export const WK_LEARN_CAP: u32 = 196; // u32 entries it has room for
+export const WK_FRESH: u32 = 200; // u32 1: the node at the cursor yielded before its step began
 
 // The network record.
 export const NET_SIZE: u32 = 320;
@@ -634,6 +654,7 @@ export const CMD_STOP: u32 = 2;
 export const WAVE_DONE: u32 = 0;
 export const WAVE_OUTPUTS: u32 = 1; // the output vector is filling: take the outputs
 export const WAVE_GROW: u32 = 2; // host WK_GROW needs room for WK_ROOM packets in its tables
+export const WAVE_LEARN_ROOM: u32 = 3; // the learning log needs room for WK_ROOM more entries
 // Output kinds of a network step beside O_TX/O_LOCAL/O_DROP.
 export const O_CAPTURE_IN: u32 = 4; // a copy of a frame arriving on a captured link
 export const O_CAPTURE_OUT: u32 = 5; // a copy of a frame sent on a captured link

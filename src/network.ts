@@ -18,7 +18,7 @@ import type { CapturedFrame, NetworkOptions, WireOptions, SegmentOptions, RunOpt
 import { Injector, type StagedTraffic } from './net/staging.js';
 import { runWaves } from './net/waves.js';
 import { threadMemory } from './net/thread-memory.js';
-import { rxPort, wireTo, makeSegment, segmentMember, segmentPort } from './net/wiring.js';
+import { rxPort, memberPorts, wireTo, makeSegment, segmentMember, segmentPort } from './net/wiring.js';
 import { layoutNodes } from './net/nodes.js';
 import { takeRecords } from './net/records.js';
 
@@ -93,6 +93,9 @@ export class Network {
       e.dv.setUint32(wk + L.WK_ID, k, true);
       e.dv.setUint32(wk + L.WK_NET, this.net, true);
       e.dv.setUint32(wk + L.WK_CTX, ctx.ptr, true);
+      const log = e.alloc(LEARN_LOG * L.LEARN_SIZE);
+      e.dv.setUint32(wk + L.WK_LEARN, log, true);
+      e.dv.setUint32(wk + L.WK_LEARN_CAP, LEARN_LOG, true);
     }
     this.injector = new Injector(e);
   }
@@ -179,7 +182,7 @@ export class Network {
     const rank = this.nodes.length;
     const seg = makeSegment(this.engine, rank, ends.length, opts.learning ?? true, opts.latencyMs ?? 0);
     ends.forEach((end, i) => {
-      segmentMember(this.engine, seg, i, this.rxPort(end));
+      segmentMember(this.engine, seg, i, memberPorts(this.engine, end.host.linkPtr(end.index), this.rankOf(end.host), end.index, this.workers));
       wireTo(this.engine, end.host.linkPtr(end.index), segmentPort(this.engine, seg, i), 0);
       this.attached.set(end.key, name);
     });
@@ -463,6 +466,9 @@ export class Network {
 }
 
 type Fn = (...args: number[]) => number;
+
+/** Entries a worker's learning log starts with (it grows when a wave needs more). */
+const LEARN_LOG = 4096;
 
 /** A host's links are wired by one network at most. */
 const membership = new WeakSet<Host>();

@@ -10,7 +10,7 @@ import {
 } from '../layout';
 import { enterContext, bufFree } from '../context';
 import { listLen, listHead, listPush, listShift, listSplice } from './list';
-import { setBit } from './wave';
+import { setBit, arrivals } from './wave';
 import { injFirst, injDue, injLeft } from './inject';
 
 const INF: f64 = Infinity;
@@ -71,22 +71,12 @@ export function net_finish(c: usize, w: usize): void {
   const n = <usize>load<u32>(w + WK_NET);
   const workers = load<u32>(n + NT_WORKERS);
   const me = load<u32>(w + WK_ID);
-  const act = <usize>load<u32>(n + NT_ACT);
   const ret = <usize>load<u32>(n + NT_RET);
   enterContext(c);
+  for (let parity: u32 = 0; parity < 2; parity++) arrivals(n, me, workers, parity, 0);
   for (let p: u32 = 0; p < workers; p++) {
     for (let parity: u32 = 0; parity < 2; parity++) {
-      const i = ((p * workers + me) << 1) + parity;
-      const head = act + (<usize>i << 2);
-      let port = <usize>load<u32>(head);
-      store<u32>(head, 0);
-      while (port != 0) {
-        const next = <usize>load<u32>(port + PT_ACT + (parity << 2));
-        store<u8>(port + PT_ACTIVE + parity, 0);
-        listSplice(port + PT_PEND, port + PT_OUT + <usize>parity * LIST_SIZE);
-        port = next;
-      }
-      const l = ret + <usize>i * LIST_SIZE;
+      const l = ret + <usize>(((p * workers + me) << 1) + parity) * LIST_SIZE;
       while (listLen(l) != 0) bufFree(listShift(l));
     }
   }

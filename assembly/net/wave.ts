@@ -12,14 +12,15 @@ import {
   NT_WORKERS, NT_NODES, NT_NNODES, NT_ACT, NT_RET, NT_WK, WK_SIZE, WK_ID, WK_NET, WK_NODES, WK_NNODES, WK_BITS, WK_CURSOR,
   WK_GROW, WK_ROOM, WK_STEPS, WK_SENT, WK_NOW_WORK, WK_NEXT_DUE, WK_WAVE, WK_NOW, WK_TICK, WK_CTX,
   Q_OFF, Q_LEN, Q_TAG, Q_POOL, Q_KIND, Q_LINK, Q_DUE, O_CAPTURE_IN, SG_N, SG_PORTS,
-  WAVE_DONE, WAVE_OUTPUTS, WAVE_GROW, H_OWNER,
+  WAVE_DONE, WAVE_OUTPUTS, WAVE_GROW, WAVE_LEARN_ROOM, H_OWNER, WK_FRESH, WK_LEARN_N, L_PEER, PT_SEGMENT,
+  PT_SIDE, PT_SIDES, PT_MARK, Q_SENDER, Q_NEXT, C_SCRATCH, LS_HEAD, LS_TAIL, LS_N,
 } from '../layout';
 import { ctx, host, link, enter, enterContext, enterNetwork, wkAdd, bufAllocFor, bufFree, capture, checking } from '../context';
 import { checkEntry } from '../check';
 import { copyBytes } from '../wire/words';
 import { hostTimers, runBatch } from '../batch';
 import { listLen, listHead, listPush, listShift, listSplice } from './list';
-import { segmentStep } from './segment';
+import { learnRoom } from './segment';
 import { injFirst, injDue, injLink, injKind, injOff, injAt, injCount, injKeep, injDone } from './inject';
 
 const INF: f64 = Infinity;
@@ -50,6 +51,8 @@ export function net_wave(c: usize, w: usize): u32 {
     store<f64>(w + WK_NEXT_DUE, INF);
     takeReturns(parity ^ 1);
     takeArrivals(w, parity ^ 1);
+    // What the last wave logged was applied between the waves (net_learn).
+    store<u32>(w + WK_LEARN_N, 0);
     cursor = 1;
   }
   const tick = load<u32>(w + WK_TICK) != 0;
@@ -67,15 +70,17 @@ export function net_wave(c: usize, w: usize): u32 {
       if (pos >= n) break;
     }
     const node = <usize>load<u32>(net + NT_NODES) + <usize>load<u32>(<usize>load<u32>(w + WK_NODES) + (<usize>pos << 2)) * NODE_SIZE;
-    const again = resumed && pos == cursor - 1;
-    const status = load<u32>(node + ND_KIND) == NK_HOST
-      ? hostStep(<usize>load<u32>(node + ND_PTR), pos, bits, again)
-      : segmentStep(<usize>load<u32>(node + ND_PTR), nowF);
+    if (load<u32>(node + ND_KIND) != NK_HOST) {
+      // A segment takes nothing in: its members' senders forward for it (segment.ts).
+      clearBit(bits, pos);
+      continue;
+    }
+    const again = resumed && pos == cursor - 1 && load<u32>(w + WK_FRESH) == 0;
+    const status = hostStep(<usize>load<u32>(node + ND_PTR), pos, bits, again);
     if (status != WAVE_DONE) {
       store<u32>(w + WK_CURSOR, pos + 1);
       return status;
     }
-    if (load<u32>(node + ND_KIND) != NK_HOST) keepIfPending(<usize>load<u32>(node + ND_PTR), pos, bits, false);
   }
   store<u32>(w + WK_CURSOR, 0);
   return WAVE_DONE;
@@ -92,19 +97,98 @@ function takeReturns(prev: u32): void {
 
 /** The ports other workers (and this one) sent to in the wave before: their frames join the ports' pending lists. */
 function takeArrivals(w: usize, prev: u32): void {
-  const act = <usize>load<u32>(net + NT_ACT);
-  const bits = <usize>load<u32>(w + WK_BITS);
+  arrivals(net, me, workers, prev, <usize>load<u32>(w + WK_BITS));
+}
+
+/**
+ * Worker `me` of network n takes over the frames sent to its ports in a wave
+ * of parity `parity`: each list joins its port's pending list, and the
+ * port's node gets its bit in `bits` (none when 0). A segment member's frames
+ * came from every worker, each into a port of its own; they are merged in the
+ * order of their senders' ranks, the order one worker would have sent them in.
+ */
+export function arrivals(n: usize, me: u32, workers: u32, parity: u32, bits: usize): void {
+  const act = <usize>load<u32>(n + NT_ACT);
+  let merging: usize = 0;
   for (let p: u32 = 0; p < workers; p++) {
-    const head = act + <usize>(((p * workers + me) << 1) + prev) * 4;
+    const head = act + <usize>(((p * workers + me) << 1) + parity) * 4;
     let port = <usize>load<u32>(head);
     store<u32>(head, 0);
     while (port != 0) {
-      const next = <usize>load<u32>(port + PT_ACT + (prev << 2));
-      store<u8>(port + PT_ACTIVE + prev, 0);
-      listSplice(port + PT_PEND, port + PT_OUT + <usize>prev * LIST_SIZE);
-      setBit(bits, nodePos(load<u32>(port + PT_NODE)));
+      const next = <usize>load<u32>(port + PT_ACT + (parity << 2));
+      store<u8>(port + PT_ACTIVE + parity, 0);
+      const out = port + PT_OUT + <usize>parity * LIST_SIZE;
+      const side = <u32>load<u8>(port + PT_SIDE);
+      const main = port - <usize>side * PORT_SIZE;
+      if (side == 0 && load<u8>(port + PT_SIDES) == 0) {
+        listSplice(port + PT_PEND, out);
+      } else {
+        if (load<u32>(main + PT_MARK) == 0) {
+          // The first of its ports this wave: remember where the new frames start, merge them below.
+          store<u32>(main + PT_MARK, listLen(main + PT_PEND) + 1);
+          store<u32>(main + PT_ACT + (parity << 2), <u32>merging);
+          merging = main;
+        }
+        // The link's own port (worker 0's) appends to the pending list; the others wait beside it.
+        listSplice((side == 0 ? main : port) + PT_PEND, out);
+      }
+      if (bits != 0) setBit(bits, nodePos(load<u32>(main + PT_NODE)));
       port = next;
     }
+  }
+  while (merging != 0) {
+    const next = <usize>load<u32>(merging + PT_ACT + (parity << 2));
+    store<u32>(merging + PT_ACT + (parity << 2), 0);
+    mergeBySender(merging);
+    merging = next;
+  }
+}
+
+/**
+ * The frames that arrived at main (after its first PT_MARK - 1 pending ones)
+ * and at its side ports, in order of their senders' ranks: each list is in
+ * that order already, and one sender's frames are all in one list.
+ */
+function mergeBySender(main: usize): void {
+  const pend = main + PT_PEND;
+  const keep = load<u32>(main + PT_MARK) - 1;
+  store<u32>(main + PT_MARK, 0);
+  const sides = <u32>load<u8>(main + PT_SIDES);
+  // The new frames of the link's own port move to its first side list's place: a list of their own.
+  const fresh = <usize>load<u32>(ctx + C_SCRATCH);
+  store<u32>(fresh + LS_HEAD, 0);
+  store<u32>(fresh + LS_TAIL, 0);
+  store<u32>(fresh + LS_N, 0);
+  let moved = listLen(pend) - keep;
+  if (moved != 0) {
+    // Cut the pending list after its first `keep` frames.
+    if (keep == 0) {
+      listSplice(fresh, pend);
+    } else {
+      let last = listHead(pend);
+      for (let i: u32 = 1; i < keep; i++) last = <usize>load<u32>(last + Q_NEXT);
+      store<u32>(fresh + LS_HEAD, load<u32>(last + Q_NEXT));
+      store<u32>(fresh + LS_TAIL, load<u32>(pend + LS_TAIL));
+      store<u32>(fresh + LS_N, moved);
+      store<u32>(last + Q_NEXT, 0);
+      store<u32>(pend + LS_TAIL, <u32>last);
+      store<u32>(pend + LS_N, keep);
+    }
+  }
+  while (true) {
+    let from: usize = 0;
+    let rank: u32 = 0xffffffff;
+    for (let i: u32 = 0; i <= sides; i++) {
+      const l = i == 0 ? fresh : main + <usize>i * PORT_SIZE + PT_PEND;
+      if (listLen(l) == 0) continue;
+      const r = load<u32>(listHead(l) + Q_SENDER);
+      if (r < rank) {
+        rank = r;
+        from = l;
+      }
+    }
+    if (from == 0) break;
+    listPush(pend, listShift(from));
   }
 }
 
@@ -128,22 +212,55 @@ function takeArrivals(w: usize, prev: u32): void {
  * the tables have room for.
  */
 function hostStep(h: usize, pos: u32, bits: usize, resumed: bool): u32 {
-  enter(ctx, h, <u32>nowF);
-  if (!resumed) hostTimers();
+  const w = wkRec();
+  store<u32>(w + WK_FRESH, 0);
+  // What it sends to segments is learned later: the log must have room for all of it.
+  const perInput = learnPerInput(h);
+  if (!resumed) {
+    if (perInput != 0 && !learnRoom(w, perInput)) {
+      store<u32>(w + WK_FRESH, 1); // its step has not begun: the timers are still to run
+      return needLearnRoom(w, perInput);
+    }
+    enter(ctx, h, <u32>nowF);
+    hostTimers();
+  } else {
+    enter(ctx, h, <u32>nowF);
+  }
   while (true) {
     const n = batchRoom(h);
     if (n == 0) return WAVE_OUTPUTS;
     if (needsRoom(h, n)) {
-      store<u32>(wkRec() + WK_GROW, <u32>h);
-      store<u32>(wkRec() + WK_ROOM, n);
+      store<u32>(w + WK_GROW, <u32>h);
+      store<u32>(w + WK_ROOM, n);
       return WAVE_GROW;
     }
+    if (perInput != 0 && !learnRoom(w, n * perInput)) return needLearnRoom(w, n * perInput);
     const m = gather(h, n);
     if (m == 0) break;
     runBatch(<usize>load<u32>(ctx + C_IN), m);
   }
-  keepIfPending(h, pos, bits, true);
+  keepIfPending(h, pos, bits);
   return WAVE_DONE;
+}
+
+/**
+ * Learning entries one input of host h may log at most: none without links
+ * to segments, else as many frames as it may send on them (batchRoom's bound).
+ */
+function learnPerInput(h: usize): u32 {
+  const nlinks = load<u32>(h + H_NLINKS);
+  const links = <usize>load<u32>(h + H_LINKS);
+  let seg: u32 = 0;
+  for (let l: u32 = 0; l < nlinks; l++) {
+    const peer = <usize>load<u32>(links + <usize>l * LINK_SIZE + L_PEER);
+    if (peer != 0 && load<u32>(peer + PT_SEGMENT) != 0) seg++;
+  }
+  return seg == 0 ? 0 : (seg + 4) << 1;
+}
+
+function needLearnRoom(w: usize, n: u32): u32 {
+  store<u32>(w + WK_ROOM, n);
+  return WAVE_LEARN_ROOM;
 }
 
 @inline function wkRec(): usize {
@@ -272,24 +389,15 @@ export function giveBack(buf: usize): void {
 }
 
 /**
- * After a node's step: its bit stays set while frames wait on its ports (due
+ * After a host's step: its bit stays set while frames wait on its ports (due
  * later), and the earliest of them is what the worker reports.
  */
-function keepIfPending(p: usize, pos: u32, bits: usize, isHost: bool): void {
+function keepIfPending(h: usize, pos: u32, bits: usize): void {
   let earliest = INF;
-  if (isHost) {
-    const nlinks = load<u32>(p + H_NLINKS);
-    for (let l: u32 = 0; l < nlinks; l++) {
-      const port = <usize>load<u32>(link(l) + L_RXPORT);
-      if (port != 0 && listLen(port + PT_PEND) != 0) earliest = min(earliest, load<f64>(listHead(port + PT_PEND) + Q_DUE));
-    }
-  } else {
-    const n = load<u32>(p + SG_N);
-    const ports = <usize>load<u32>(p + SG_PORTS);
-    for (let i: u32 = 0; i < n; i++) {
-      const pend = ports + <usize>i * PORT_SIZE + PT_PEND;
-      if (listLen(pend) != 0) earliest = min(earliest, load<f64>(listHead(pend) + Q_DUE));
-    }
+  const nlinks = load<u32>(h + H_NLINKS);
+  for (let l: u32 = 0; l < nlinks; l++) {
+    const port = <usize>load<u32>(link(l) + L_RXPORT);
+    if (port != 0 && listLen(port + PT_PEND) != 0) earliest = min(earliest, load<f64>(listHead(port + PT_PEND) + Q_DUE));
   }
   if (earliest == INF) {
     clearBit(bits, pos);

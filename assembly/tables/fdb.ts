@@ -63,6 +63,13 @@ export function fdbLookup(br: usize, mac: u64, now: u32): usize {
   return e;
 }
 
+/** The live entry for mac, or 0, writing nothing: for readers that share the table (a network segment's senders). */
+export function fdbFind(br: usize, mac: u64, now: u32): usize {
+  const e = probe(br, mac);
+  if (fdbPort(e) == 0 || aged(br, e, now)) return 0;
+  return e;
+}
+
 export const LEARN_OK: u32 = 0;
 export const LEARN_FULL: u32 = 1;
 export const LEARN_SKIPPED: u32 = 2;

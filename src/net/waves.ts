@@ -48,6 +48,7 @@ export function runWaves(t: WaveThread): void {
   first.setUint32(r0 + L.RP_NOW_WORK, first.getUint32(t.wk + L.WK_NOW_WORK, true), true);
   first.setFloat64(r0 + L.RP_NEXT_DUE, first.getFloat64(t.wk + L.WK_NEXT_DUE, true), true);
   first.setFloat64(r0 + L.RP_STEPS, 0, true);
+  first.setUint32(r0 + L.RP_LEARN, 0, true);
   t.barrier?.wait();
   for (;;) {
     // The reports of the wave before, the same for everyone.
@@ -55,11 +56,18 @@ export function runWaves(t: WaveThread): void {
     let nowWork = false;
     let next = Infinity;
     let steps = 0;
+    let learnt = false;
     for (let k = 0; k < workers; k++) {
       const r = wks + k * L.WK_SIZE + slot;
       nowWork ||= dv().getUint32(r + L.RP_NOW_WORK, true) !== 0;
       next = Math.min(next, dv().getFloat64(r + L.RP_NEXT_DUE, true));
       steps += dv().getFloat64(r + L.RP_STEPS, true);
+      learnt ||= dv().getUint32(r + L.RP_LEARN, true) !== 0;
+    }
+    if (learnt) {
+      // Segments learn what the wave's senders logged, before anyone looks them up again.
+      (t.dp.net_learn as Fn)(t.ctx, t.wk);
+      t.barrier?.wait();
     }
     if (steps > max) {
       dv().setUint32(net + L.NT_RUN_END, 1, true);
@@ -93,6 +101,8 @@ export function runWaves(t: WaveThread): void {
         drainOutputs(t.memory, t.ctx, w, wave, now, free);
       } else if (status === L.WAVE_GROW) {
         makeRoom(t.memory, dv().getUint32(w + L.WK_GROW, true), dv().getUint32(w + L.WK_ROOM, true));
+      } else if (status === L.WAVE_LEARN_ROOM) {
+        growLearnLog(t.memory, w, dv().getUint32(w + L.WK_ROOM, true));
       } else {
         throw new Error(`network run: unexpected wave status ${status}`);
       }
@@ -103,6 +113,7 @@ export function runWaves(t: WaveThread): void {
     e.setUint32(r + L.RP_NOW_WORK, e.getUint32(w + L.WK_NOW_WORK, true), true);
     e.setFloat64(r + L.RP_NEXT_DUE, e.getFloat64(w + L.WK_NEXT_DUE, true), true);
     e.setFloat64(r + L.RP_STEPS, Number(e.getBigUint64(w + L.WK_STEPS, true)), true);
+    e.setUint32(r + L.RP_LEARN, e.getUint32(w + L.WK_LEARN_N, true), true);
     t.barrier?.wait();
     wave++;
   }
@@ -112,4 +123,20 @@ export function runWaves(t: WaveThread): void {
   const e = dv();
   e.setFloat64(net + L.NT_RUN_LAST, now, true);
   e.setUint32(net + L.NT_RUN_WAVE, wave, true);
+}
+
+/** Makes room in worker record w's learning log for `room` more entries (from its own thread, between batches). */
+function growLearnLog(m: GrowthEnv, w: number, room: number): void {
+  const dv = m.dv;
+  const old = dv.getUint32(w + L.WK_LEARN, true);
+  const cap = dv.getUint32(w + L.WK_LEARN_CAP, true);
+  const n = dv.getUint32(w + L.WK_LEARN_N, true);
+  const size = Math.max(cap * 2, n + room);
+  const log = m.alloc(size * L.LEARN_SIZE);
+  const u8 = new Uint8Array(m.dv.buffer);
+  u8.copyWithin(log, old, old + n * L.LEARN_SIZE);
+  m.release(old, cap * L.LEARN_SIZE);
+  const d = m.dv;
+  d.setUint32(w + L.WK_LEARN, log, true);
+  d.setUint32(w + L.WK_LEARN_CAP, size, true);
 }

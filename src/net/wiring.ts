@@ -16,6 +16,28 @@ export function rxPort(e: Engine, lp: number, rank: number, index: number): numb
   return made;
 }
 
+/**
+ * The receive ports of link lp as a member of a segment whose senders run on
+ * `workers` threads: one each (a port has one producer), the link's own
+ * first, each on a cache line of its own.
+ */
+export function memberPorts(e: Engine, lp: number, rank: number, index: number, workers: number): number {
+  if (e.dv.getUint32(lp + L.L_RXPORT, true) !== 0) throw new Error('network: a segment member already has a receive port');
+  const line = 64;
+  const region = e.alloc(workers * L.PORT_SIZE + line);
+  const made = Math.ceil(region / line) * line;
+  const dv = e.dv;
+  for (let p = 0; p < workers; p++) {
+    const port = made + p * L.PORT_SIZE;
+    dv.setUint32(port + L.PT_NODE, rank, true);
+    dv.setUint32(port + L.PT_LINK, index, true);
+    dv.setUint8(port + L.PT_SIDE, p);
+  }
+  dv.setUint8(made + L.PT_SIDES, workers - 1);
+  dv.setUint32(lp + L.L_RXPORT, made, true);
+  return made;
+}
+
 /** Link lp's frames go to `port`, `latency` ms later. */
 export function wireTo(e: Engine, lp: number, port: number, latency: number): void {
   const dv = e.dv;
@@ -31,6 +53,7 @@ export function makeSegment(e: Engine, rank: number, n: number, learning: boolea
   const ports = e.alloc(n * L.PORT_SIZE);
   const targets = e.alloc(n * 4);
   const fdb = e.alloc(slots * L.FDB_SIZE);
+  const last = e.alloc(n * L.LAST_SIZE);
   const dv = e.dv;
   dv.setUint32(seg + L.L_FDB, fdb, true);
   dv.setUint32(seg + L.L_FDB_MASK, slots - 1, true);
@@ -41,10 +64,12 @@ export function makeSegment(e: Engine, rank: number, n: number, learning: boolea
   dv.setUint32(seg + L.SG_PORTS, ports, true);
   dv.setUint32(seg + L.SG_TARGETS, targets, true);
   dv.setFloat64(seg + L.SG_LATENCY, latency, true);
+  dv.setUint32(seg + L.SG_LAST, last, true);
+  dv.setUint32(seg + L.SG_RANK, rank, true);
   for (let i = 0; i < n; i++) {
     dv.setUint32(ports + i * L.PORT_SIZE + L.PT_NODE, rank, true);
     dv.setUint32(ports + i * L.PORT_SIZE + L.PT_LINK, i, true);
-    dv.setUint8(ports + i * L.PORT_SIZE + L.PT_SEGMENT, 1);
+    dv.setUint32(ports + i * L.PORT_SIZE + L.PT_SEGMENT, seg, true);
   }
   return seg;
 }

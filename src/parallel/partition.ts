@@ -3,9 +3,9 @@
 // order: each worker takes a run of consecutive groups, about an equal share
 // of the weight, because hosts built one after another (a node beside the
 // next node) talk to each other more than to others, and every frame that
-// crosses workers costs a copy between the cores' caches. A segment (the
-// work of forwarding for its members) goes to the worker that has most of
-// them. The result depends only on the topology, never on timing.
+// crosses workers costs a copy between the cores' caches. A segment's
+// senders forward for it; the worker that has most of its members applies
+// what it learns. The result depends only on the topology, never on timing.
 
 export interface Topology {
   /** Nodes by rank: hosts and segments. */
@@ -16,9 +16,6 @@ export interface Topology {
   members: Map<number, number[]>;
 }
 
-/** What forwarding one member's frames costs a segment, in hosts (a lookup and a move, against a host's whole pipeline). */
-const SEGMENT_SHARE = 0.25;
-
 interface Group {
   weight: number;
   ranks: number[];
@@ -28,19 +25,12 @@ export function partition(t: Topology, workers: number): number[] {
   const owner = new Array<number>(t.nodes.length).fill(0);
   if (workers <= 1) return owner;
   const groups = wireGroups(t);
-  // Blocks without the segments first, to see where most of each segment's members are; then again with their weight.
-  const preload = new Array<number>(workers).fill(0);
-  fill(groups, workers, preload, owner);
-  const segmentOwner = new Map<number, number>();
+  fill(groups, workers, owner);
   for (const [seg, members] of t.members) {
     const count = new Array<number>(workers).fill(0);
     for (const m of members) count[owner[m]]++;
-    const k = count.indexOf(Math.max(...count));
-    segmentOwner.set(seg, k);
-    preload[k] += members.length * SEGMENT_SHARE;
+    owner[seg] = count.indexOf(Math.max(...count));
   }
-  fill(groups, workers, preload, owner);
-  for (const [seg, k] of segmentOwner) owner[seg] = k;
   return owner;
 }
 
@@ -69,11 +59,10 @@ function wireGroups(t: Topology): Group[] {
   return [...groups.values()]; // a Map keeps insertion order: by first rank
 }
 
-/** Consecutive groups to each worker in turn, until its load (from `preload` on) reaches an equal share of the whole. */
-function fill(groups: Group[], workers: number, preload: number[], owner: number[]): void {
-  const load = [...preload];
-  const total = load.reduce((a, b) => a + b, 0) + groups.reduce((a, g) => a + g.weight, 0);
-  const share = total / workers;
+/** Consecutive groups to each worker in turn, until its load reaches an equal share of the whole. */
+function fill(groups: Group[], workers: number, owner: number[]): void {
+  const load = new Array<number>(workers).fill(0);
+  const share = groups.reduce((a, g) => a + g.weight, 0) / workers;
   let k = 0;
   for (const g of groups) {
     // The next worker takes over once this group would sit more outside the share than in it.
