@@ -579,6 +579,7 @@ export const H_RANK: u32 = 112; // u32 the host's node rank in its network
 // (assembly/net/inject.ts), so no thread copies for another.
 export const H_INJ: u32 = 204; // u32 the host's first injection record, 0 = none
 export const H_INJ_TAIL: u32 = 208; // u32 its last
+export const H_SEGLINKS: u32 = 212; // u32 its links wired to segments (set when a network lays its nodes out)
 export const INJ_SIZE: u32 = 32;
 export const IR_NEXT: u32 = 0; // u32 the host's next record, 0 = none
 export const IR_AT: u32 = 4; // u32 its next packet, [u32 length, bytes] 8-byte aligned

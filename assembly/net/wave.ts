@@ -12,7 +12,7 @@ import {
   NT_WORKERS, NT_NODES, NT_NNODES, NT_ACT, NT_RET, NT_WK, WK_SIZE, WK_ID, WK_NET, WK_NODES, WK_NNODES, WK_BITS, WK_CURSOR,
   WK_GROW, WK_ROOM, WK_STEPS, WK_SENT, WK_NOW_WORK, WK_NEXT_DUE, WK_WAVE, WK_NOW, WK_TICK, WK_CTX,
   Q_OFF, Q_LEN, Q_TAG, Q_POOL, Q_KIND, Q_LINK, Q_DUE, O_CAPTURE_IN, SG_N, SG_PORTS,
-  WAVE_DONE, WAVE_OUTPUTS, WAVE_GROW, WAVE_LEARN_ROOM, H_OWNER, WK_FRESH, WK_LEARN_N, L_PEER, PT_SEGMENT,
+  WAVE_DONE, WAVE_OUTPUTS, WAVE_GROW, WAVE_LEARN_ROOM, H_OWNER, WK_FRESH, WK_LEARN_N, H_SEGLINKS,
   PT_SIDE, PT_SIDES, PT_MARK, Q_SENDER, Q_NEXT, C_SCRATCH, LS_HEAD, LS_TAIL, LS_N,
 } from '../layout';
 import { ctx, host, link, enter, enterContext, enterNetwork, wkAdd, bufAllocFor, bufFree, capture, checking } from '../context';
@@ -248,13 +248,7 @@ function hostStep(h: usize, pos: u32, bits: usize, resumed: bool): u32 {
  * to segments, else as many frames as it may send on them (batchRoom's bound).
  */
 function learnPerInput(h: usize): u32 {
-  const nlinks = load<u32>(h + H_NLINKS);
-  const links = <usize>load<u32>(h + H_LINKS);
-  let seg: u32 = 0;
-  for (let l: u32 = 0; l < nlinks; l++) {
-    const peer = <usize>load<u32>(links + <usize>l * LINK_SIZE + L_PEER);
-    if (peer != 0 && load<u32>(peer + PT_SEGMENT) != 0) seg++;
-  }
+  const seg = load<u32>(h + H_SEGLINKS);
   return seg == 0 ? 0 : (seg + 4) << 1;
 }
 

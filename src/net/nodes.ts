@@ -13,6 +13,7 @@ export function layoutNodes(e: Engine, net: number, nodes: ({ host: number } | {
   nodes.forEach((n, r) => {
     dv.setUint32(table + r * L.NODE_SIZE + L.ND_KIND, 'host' in n ? L.NK_HOST : L.NK_SEGMENT, true);
     dv.setUint32(table + r * L.NODE_SIZE + L.ND_PTR, 'host' in n ? n.host : n.segment, true);
+    if ('host' in n) dv.setUint32(n.host + L.H_SEGLINKS, segmentLinks(dv, n.host), true);
   });
   dv.setUint32(net + L.NT_NODES, table, true);
   dv.setUint32(net + L.NT_NNODES, nodes.length, true);
@@ -44,4 +45,15 @@ export function layoutNodes(e: Engine, net: number, nodes: ({ host: number } | {
 
 function bitmapBytes(n: number): number {
   return Math.max(4, Math.ceil(n / 32) * 4);
+}
+
+/** Links of host h wired to a segment: what it sends on them is learned between waves (assembly/net/segment.ts). */
+function segmentLinks(dv: DataView, h: number): number {
+  const links = dv.getUint32(h + L.H_LINKS, true);
+  let n = 0;
+  for (let l = 0; l < dv.getUint32(h + L.H_NLINKS, true); l++) {
+    const peer = dv.getUint32(links + l * L.LINK_SIZE + L.L_PEER, true);
+    if (peer !== 0 && dv.getUint32(peer + L.PT_SEGMENT, true) !== 0) n++;
+  }
+  return n;
 }
