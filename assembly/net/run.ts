@@ -3,13 +3,12 @@
 // its port's pending list, every buffer home), and frames queued from
 // outside between runs (assembly/net/wave.ts runs the waves).
 import {
-  C_ID, H_NLINKS, H_LINKS, LINK_SIZE, H_EXT, H_OWNER, L_RXPORT, PORT_SIZE, PT_PEND, PT_OUT, PT_ACT, PT_ACTIVE, LIST_SIZE,
-  NODE_SIZE, ND_KIND, ND_PTR, ND_OWNER, NK_HOST, NT_WORKERS, NT_NODES, NT_NNODES, NT_ACT, NT_RET,
-  WK_ID, WK_NET, WK_NODES, WK_BITS, WK_NNODES, WK_CURSOR, WK_NOW_WORK, WK_NEXT_DUE, Q_OFF, Q_LEN, Q_TAG, Q_POOL, Q_KIND, Q_LINK, Q_DUE,
-  SG_N, SG_PORTS,
+  C_ID, H_NLINKS, H_LINKS, LINK_SIZE, H_EXT, H_OWNER, L_RXPORT, PORT_SIZE, PT_PEND, LIST_SIZE, NODE_SIZE, ND_KIND,
+  ND_PTR, ND_OWNER, NK_HOST, NT_WORKERS, NT_NODES, NT_NNODES, NT_RET, WK_ID, WK_NET, WK_NODES, WK_BITS, WK_NNODES,
+  WK_CURSOR, WK_NOW_WORK, WK_NEXT_DUE, Q_OFF, Q_LEN, Q_TAG, Q_POOL, Q_KIND, Q_LINK, Q_DUE, SG_N, SG_PORTS,
 } from '../layout';
 import { enterContext, bufFree } from '../context';
-import { listLen, listHead, listPush, listShift, listSplice } from './list';
+import { listLen, listHead, listPush, listShift } from './list';
 import { setBit, arrivals } from './wave';
 import { injFirst, injDue, injLeft } from './inject';
 

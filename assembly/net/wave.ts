@@ -1,19 +1,18 @@
 // A network's wave, for one worker (src/network.ts drives the waves): the
 // worker takes over what was sent to its nodes in the wave before, then each
-// of its nodes with frames due takes them in, in rank order, batch by batch.
-// What they send lands in ports for the next wave. A node's state is touched
+// of its hosts with frames due takes them in, in rank order, batch by batch.
+// What they send lands in ports for the next wave (a segment's members'
+// senders forward for it, assembly/net/segment.ts). A node's state is touched
 // by its worker only; lists between workers are written in one wave and read
 // in the next, across a barrier, so a run is the same at any worker count.
 import {
-  C_IN, C_IN_CAP, C_OUT_N, C_OUT_CAP, C_ID, DESC_SIZE, D_BUF, D_OFF, D_LEN, D_LINK, D_KIND, D_FLAGS, D_TAG, DF_NOMEM, DF_TOO_LONG,
-  BUF_SIZE_HUGE,
-  K_RX, H_NLINKS, H_LINKS, LINK_SIZE, H_EXT, H_CT, H_NEIGH_USED, H_NEIGH_MASK, CT_CAP, CT_COUNT, CT_MAX, L_RXPORT, L_FLAGS, LF_CAPTURE,
-  PORT_SIZE, PT_PEND, PT_OUT, PT_NODE, PT_ACT, PT_ACTIVE, LIST_SIZE, NODE_SIZE, ND_KIND, ND_PTR, ND_POS, ND_OWNER, NK_HOST,
-  NT_WORKERS, NT_NODES, NT_NNODES, NT_ACT, NT_RET, NT_WK, WK_SIZE, WK_ID, WK_NET, WK_NODES, WK_NNODES, WK_BITS, WK_CURSOR,
-  WK_GROW, WK_ROOM, WK_STEPS, WK_SENT, WK_NOW_WORK, WK_NEXT_DUE, WK_WAVE, WK_NOW, WK_TICK, WK_CTX,
-  Q_OFF, Q_LEN, Q_TAG, Q_POOL, Q_KIND, Q_LINK, Q_DUE, O_CAPTURE_IN, SG_N, SG_PORTS,
-  WAVE_DONE, WAVE_OUTPUTS, WAVE_GROW, WAVE_LEARN_ROOM, H_OWNER, WK_FRESH, WK_LEARN_N, H_SEGLINKS,
-  PT_SIDE, PT_SIDES, PT_MARK, Q_SENDER, Q_NEXT, C_SCRATCH, LS_HEAD, LS_TAIL, LS_N,
+  C_IN, C_IN_CAP, C_OUT_N, C_OUT_CAP, DESC_SIZE, D_BUF, D_OFF, D_LEN, D_LINK, D_KIND, D_FLAGS, D_TAG, DF_NOMEM,
+  DF_TOO_LONG, BUF_SIZE_HUGE, K_RX, H_NLINKS, H_EXT, H_CT, H_NEIGH_USED, H_NEIGH_MASK, CT_CAP, CT_COUNT, CT_MAX,
+  L_RXPORT, L_FLAGS, LF_CAPTURE, PORT_SIZE, PT_PEND, PT_OUT, PT_NODE, PT_ACT, PT_ACTIVE, LIST_SIZE, NODE_SIZE, ND_KIND,
+  ND_PTR, ND_POS, NK_HOST, NT_WORKERS, NT_NODES, NT_ACT, NT_RET, NT_WK, WK_SIZE, WK_ID, WK_NET, WK_NODES, WK_NNODES,
+  WK_BITS, WK_CURSOR, WK_GROW, WK_ROOM, WK_STEPS, WK_SENT, WK_NOW_WORK, WK_NEXT_DUE, WK_WAVE, WK_NOW, WK_TICK, Q_OFF,
+  Q_LEN, Q_TAG, Q_POOL, Q_KIND, Q_LINK, Q_DUE, O_CAPTURE_IN, WAVE_DONE, WAVE_OUTPUTS, WAVE_GROW, WAVE_LEARN_ROOM,
+  WK_FRESH, WK_LEARN_N, H_SEGLINKS, PT_SIDE, PT_SIDES, PT_MARK, Q_SENDER, Q_NEXT, C_SCRATCH, LS_HEAD, LS_TAIL, LS_N,
 } from '../layout';
 import { ctx, host, link, enter, enterContext, enterNetwork, wkAdd, bufAllocFor, bufFree, capture, checking } from '../context';
 import { checkEntry } from '../check';
@@ -154,12 +153,12 @@ function mergeBySender(main: usize): void {
   const keep = load<u32>(main + PT_MARK) - 1;
   store<u32>(main + PT_MARK, 0);
   const sides = <u32>load<u8>(main + PT_SIDES);
-  // The new frames of the link's own port move to its first side list's place: a list of their own.
+  // This wave's frames in the link's own port move to a list of their own (in the scratch), to be merged.
   const fresh = <usize>load<u32>(ctx + C_SCRATCH);
   store<u32>(fresh + LS_HEAD, 0);
   store<u32>(fresh + LS_TAIL, 0);
   store<u32>(fresh + LS_N, 0);
-  let moved = listLen(pend) - keep;
+  const moved = listLen(pend) - keep;
   if (moved != 0) {
     // Cut the pending list after its first `keep` frames.
     if (keep == 0) {
