@@ -91,6 +91,8 @@ function learnLater(s: usize, from: u32, mac: u64, t: u32): void {
   store<u64>(last + LA_MAC, mac);
   store<u32>(last + LA_WAVE, wave);
   const n = load<u32>(wk + WK_LEARN_N);
+  // hostStep made room for all an input can send; this only guards the memory past the log.
+  if (n >= load<u32>(wk + WK_LEARN_CAP)) return;
   const e = <usize>load<u32>(wk + WK_LEARN) + <usize>n * LEARN_SIZE;
   store<u32>(e + LE_SEG, <u32>s);
   store<u32>(e + LE_MEMBER, from);
