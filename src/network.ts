@@ -18,7 +18,7 @@ import type { CapturedFrame, NetworkOptions, WireOptions, SegmentOptions, RunOpt
 import { Injector, type StagedTraffic } from './net/staging.js';
 import { runWaves } from './net/waves.js';
 import { threadMemory } from './net/thread-memory.js';
-import { rxPort, memberPorts, wireTo, makeSegment, segmentMember, segmentPort } from './net/wiring.js';
+import { rxPort, wireTo, makeSegment, segmentMember, segmentPort } from './net/wiring.js';
 import { layoutNodes } from './net/nodes.js';
 import { takeRecords } from './net/records.js';
 
@@ -182,7 +182,7 @@ export class Network {
     const rank = this.nodes.length;
     const seg = makeSegment(this.engine, rank, ends.length, opts.learning ?? true, opts.latencyMs ?? 0);
     ends.forEach((end, i) => {
-      segmentMember(this.engine, seg, i, memberPorts(this.engine, end.host.linkPtr(end.index), this.rankOf(end.host), end.index, this.workers));
+      segmentMember(this.engine, seg, i, this.rxPort(end, this.workers - 1));
       wireTo(this.engine, end.host.linkPtr(end.index), segmentPort(this.engine, seg, i), 0);
       this.attached.set(end.key, name);
     });
@@ -226,10 +226,9 @@ export class Network {
     return this.engine.dv.getUint32(h.ptr + L.H_RANK, true);
   }
 
-  /** The port frames for end's link arrive at (made on first use). */
-  /** The port frames for end's link arrive at (made on first use). */
-  private rxPort(end: End): number {
-    return rxPort(this.engine, end.host.linkPtr(end.index), this.rankOf(end.host), end.index);
+  /** The port frames for end's link arrive at, made on first use (with a side port for each other worker, for a segment member). */
+  private rxPort(end: End, sides = 0): number {
+    return rxPort(this.engine, end.host.linkPtr(end.index), this.rankOf(end.host), end.index, sides);
   }
 
   // ---- traffic

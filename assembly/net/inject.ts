@@ -31,6 +31,11 @@ export function net_defer(h: usize, rec: usize, l: u32, kind: u32, at: usize, n:
   return <usize>load<u32>(h + H_INJ);
 }
 
+/** When the host's first record is due (it has one). */
+@inline export function injDue(h: usize): f64 {
+  return load<f64>(injFirst(h) + IR_DUE);
+}
+
 /** Drops the host's first record, all its packets taken. */
 export function injDone(h: usize, rec: usize): void {
   const next = load<u32>(rec + IR_NEXT);
@@ -43,34 +48,4 @@ export function injLeft(h: usize): u32 {
   let n: u32 = 0;
   for (let r = injFirst(h); r != 0; r = <usize>load<u32>(r + IR_NEXT)) n += load<u32>(r + IR_LEFT);
   return n;
-}
-
-@inline export function injAt(rec: usize): usize {
-  return <usize>load<u32>(rec + IR_AT);
-}
-
-@inline export function injDue(rec: usize): f64 {
-  return load<f64>(rec + IR_DUE);
-}
-
-@inline export function injLink(rec: usize): u32 {
-  return <u32>load<u16>(rec + IR_LINK);
-}
-
-@inline export function injKind(rec: usize): u32 {
-  return <u32>load<u8>(rec + IR_KIND);
-}
-
-@inline export function injOff(rec: usize): u32 {
-  return <u32>load<u16>(rec + IR_OFF);
-}
-
-/** Records what is left of rec after some of its packets were taken. */
-@inline export function injKeep(rec: usize, at: usize, left: u32): void {
-  store<u32>(rec + IR_AT, <u32>at);
-  store<u32>(rec + IR_LEFT, left);
-}
-
-@inline export function injCount(rec: usize): u32 {
-  return load<u32>(rec + IR_LEFT);
 }

@@ -3,10 +3,10 @@
 // port's consumer, who takes them over at the next wave (wave.ts).
 import {
   PT_OUT, PT_NODE, PT_ACT, PT_ACTIVE, LIST_SIZE, Q_OFF, Q_LEN, Q_TAG, Q_DUE, NT_WORKERS, NT_NODES, NT_ACT,
-  NODE_SIZE, ND_OWNER, WK_NET, WK_ID, WK_WAVE, WK_NOW_WORK, WK_NEXT_DUE, PT_SEGMENT, PT_LINK, Q_SENDER, H_RANK,
+  NODE_SIZE, ND_OWNER, WK_NET, WK_ID, WK_WAVE, WK_NOW_WORK, WK_NEXT_DUE, PT_SEGMENT, PT_LINK,
 } from '../layout';
 import { segmentForward } from './segment';
-import { wk, netNow, host } from '../context';
+import { wk, netNow } from '../context';
 import { listPush } from './list';
 
 /**
@@ -20,7 +20,6 @@ export function portPush(port: usize, buf: usize, off: u32, len: u32, tag: u32, 
     segmentForward(seg, load<u32>(port + PT_LINK), buf, off, len, tag, due);
     return;
   }
-  store<u32>(buf + Q_SENDER, load<u32>(host + H_RANK));
   store<u16>(buf + Q_OFF, <u16>off);
   store<u16>(buf + Q_LEN, <u16>len);
   store<u32>(buf + Q_TAG, tag);

@@ -3,9 +3,9 @@
 // its port's pending list, every buffer home), and frames queued from
 // outside between runs (assembly/net/wave.ts runs the waves).
 import {
-  C_ID, H_NLINKS, H_LINKS, LINK_SIZE, H_EXT, H_OWNER, L_RXPORT, PORT_SIZE, PT_PEND, LIST_SIZE, NODE_SIZE, ND_KIND,
+  C_ID, H_NLINKS, H_LINKS, LINK_SIZE, H_EXT, H_OWNER, L_RXPORT, PT_PEND, LIST_SIZE, NODE_SIZE, ND_KIND,
   ND_PTR, ND_OWNER, NK_HOST, NT_WORKERS, NT_NODES, NT_NNODES, NT_RET, WK_ID, WK_NET, WK_NODES, WK_BITS, WK_NNODES,
-  WK_CURSOR, WK_NOW_WORK, WK_NEXT_DUE, Q_OFF, Q_LEN, Q_TAG, Q_POOL, Q_KIND, Q_LINK, Q_DUE, SG_N, SG_PORTS,
+  WK_CURSOR, WK_NOW_WORK, WK_NEXT_DUE, Q_OFF, Q_LEN, Q_TAG, Q_POOL, Q_KIND, Q_LINK, Q_DUE,
 } from '../layout';
 import { enterContext, bufFree } from '../context';
 import { listLen, listHead, listPush, listShift } from './list';
@@ -32,23 +32,17 @@ export function net_prepare(w: usize, now: f64): void {
   for (let pos: u32 = 0; pos < count; pos++) {
     const node = nodes + <usize>load<u32>(list + (<usize>pos << 2)) * NODE_SIZE;
     const p = <usize>load<u32>(node + ND_PTR);
+    // A segment holds no frames: its members' senders forward for it.
+    if (load<u32>(node + ND_KIND) != NK_HOST) continue;
+    // During the run the host belongs to its worker: the debug build refuses any other writer.
+    store<u32>(p + H_OWNER, load<u32>(node + ND_OWNER) + 1);
     let earliest = INF;
-    if (load<u32>(node + ND_KIND) == NK_HOST) {
-      // During the run the host belongs to its worker: the debug build refuses any other writer.
-      store<u32>(p + H_OWNER, load<u32>(node + ND_OWNER) + 1);
-      if (listLen(p + H_EXT) != 0) earliest = now;
-      if (injFirst(p) != 0) earliest = min(earliest, injDue(injFirst(p)));
-      const links = load<u32>(p + H_NLINKS);
-      for (let l: u32 = 0; l < links; l++) {
-        const port = <usize>load<u32>(linkOf(p, l) + L_RXPORT);
-        if (port != 0 && listLen(port + PT_PEND) != 0) earliest = min(earliest, load<f64>(listHead(port + PT_PEND) + Q_DUE));
-      }
-    } else {
-      const ports = <usize>load<u32>(p + SG_PORTS);
-      for (let i: u32 = 0; i < load<u32>(p + SG_N); i++) {
-        const pend = ports + <usize>i * PORT_SIZE + PT_PEND;
-        if (listLen(pend) != 0) earliest = min(earliest, load<f64>(listHead(pend) + Q_DUE));
-      }
+    if (listLen(p + H_EXT) != 0) earliest = now;
+    if (injFirst(p) != 0) earliest = min(earliest, injDue(p));
+    const links = load<u32>(p + H_NLINKS);
+    for (let l: u32 = 0; l < links; l++) {
+      const port = <usize>load<u32>(linkOf(p, l) + L_RXPORT);
+      if (port != 0 && listLen(port + PT_PEND) != 0) earliest = min(earliest, load<f64>(listHead(port + PT_PEND) + Q_DUE));
     }
     if (earliest == INF) continue;
     setBit(bits, pos);
@@ -116,16 +110,12 @@ export function net_in_flight(n: usize): u32 {
   for (let r: u32 = 0; r < count; r++) {
     const node = nodes + <usize>r * NODE_SIZE;
     const p = <usize>load<u32>(node + ND_PTR);
-    if (load<u32>(node + ND_KIND) == NK_HOST) {
-      total += listLen(p + H_EXT) + injLeft(p);
-      const links = load<u32>(p + H_NLINKS);
-      for (let l: u32 = 0; l < links; l++) {
-        const port = <usize>load<u32>(linkOf(p, l) + L_RXPORT);
-        if (port != 0) total += listLen(port + PT_PEND);
-      }
-    } else {
-      const ports = <usize>load<u32>(p + SG_PORTS);
-      for (let i: u32 = 0; i < load<u32>(p + SG_N); i++) total += listLen(ports + <usize>i * PORT_SIZE + PT_PEND);
+    if (load<u32>(node + ND_KIND) != NK_HOST) continue; // a segment holds no frames
+    total += listLen(p + H_EXT) + injLeft(p);
+    const links = load<u32>(p + H_NLINKS);
+    for (let l: u32 = 0; l < links; l++) {
+      const port = <usize>load<u32>(linkOf(p, l) + L_RXPORT);
+      if (port != 0) total += listLen(port + PT_PEND);
     }
   }
   return total;

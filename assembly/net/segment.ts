@@ -10,7 +10,7 @@ import {
   SG_N, SG_FLAGS, SG_TARGETS, SG_LATENCY, SG_LAST, SG_RANK, SGF_LEARNING, LA_MAC, LA_WAVE, LAST_SIZE,
   LEARN_SIZE, LE_SEG, LE_MEMBER, LE_MAC, LE_TIME, LE_RANK, Q_POOL, Q_KIND, K_RX, C_ID, WK_FILTERED, WK_DROPPED,
   WK_WAVE, WK_LEARN, WK_LEARN_N, WK_LEARN_CAP, WK_NET, WK_ID, WK_SIZE, NT_WORKERS, NT_WK, NT_NODES, NODE_SIZE, ND_OWNER,
-  H_RANK, C_SCRATCH, PORT_SIZE,
+  H_RANK, C_SCRATCH, PORT_SIZE, Q_SENDER,
 } from '../layout';
 import { ctx, host, wk, wkAdd, bufAllocFor } from '../context';
 import { ldMac, macIsMulticast } from '../wire/bytes';
@@ -26,8 +26,11 @@ import { giveBack } from './wave';
  */
 export function segmentForward(s: usize, from: u32, buf: usize, off: u32, len: u32, tag: u32, at: f64): void {
   const due = at + load<f64>(s + SG_LATENCY);
-  // Each member has a receive port for each worker (one producer each): this worker's.
+  // Each member has a receive port for each worker (one producer each): this worker's. The
+  // receiver merges what its ports got in a wave by sender (wave.ts arrivals).
   const side = <usize>load<u32>(wk + WK_ID) * PORT_SIZE;
+  const sender = load<u32>(host + H_RANK);
+  store<u32>(buf + Q_SENDER, sender);
   const targets = <usize>load<u32>(s + SG_TARGETS);
   const n = load<u32>(s + SG_N);
   if (len >= ETH_HLEN && (load<u32>(s + SG_FLAGS) & SGF_LEARNING) != 0) {
@@ -74,6 +77,7 @@ export function segmentForward(s: usize, from: u32, buf: usize, off: u32, len: u
     copyBytes(copy + off, buf + off, len);
     store<u8>(copy + Q_POOL, <u8>load<u32>(ctx + C_ID));
     store<u8>(copy + Q_KIND, <u8>K_RX);
+    store<u32>(copy + Q_SENDER, sender);
     portPush(<usize>load<u32>(targets + (<usize>j << 2)) + side, copy, off, len, tag, due);
   }
   portPush(<usize>load<u32>(targets + (<usize>last << 2)) + side, buf, off, len, tag, due);

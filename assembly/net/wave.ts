@@ -13,6 +13,7 @@ import {
   WK_BITS, WK_CURSOR, WK_GROW, WK_ROOM, WK_STEPS, WK_SENT, WK_NOW_WORK, WK_NEXT_DUE, WK_WAVE, WK_NOW, WK_TICK, Q_OFF,
   Q_LEN, Q_TAG, Q_POOL, Q_KIND, Q_LINK, Q_DUE, O_CAPTURE_IN, WAVE_DONE, WAVE_OUTPUTS, WAVE_GROW, WAVE_LEARN_ROOM,
   WK_FRESH, WK_LEARN_N, H_SEGLINKS, PT_SIDE, PT_SIDES, PT_MARK, Q_SENDER, Q_NEXT, C_SCRATCH, LS_HEAD, LS_TAIL, LS_N,
+  IR_DUE, IR_LINK, IR_KIND, IR_OFF, IR_AT, IR_LEFT,
 } from '../layout';
 import { ctx, host, link, enter, enterContext, enterNetwork, wkAdd, bufAllocFor, bufFree, capture, checking } from '../context';
 import { checkEntry } from '../check';
@@ -20,7 +21,7 @@ import { copyBytes } from '../wire/words';
 import { hostTimers, runBatch } from '../batch';
 import { listLen, listHead, listPush, listShift, listSplice } from './list';
 import { learnRoom } from './segment';
-import { injFirst, injDue, injLink, injKind, injOff, injAt, injCount, injKeep, injDone } from './inject';
+import { injFirst, injDone } from './inject';
 
 const INF: f64 = Infinity;
 
@@ -297,19 +298,20 @@ function gather(h: usize, n: u32): u32 {
     m++;
   }
   // Traffic given between runs, copied into this worker's buffers now.
-  for (let r = injFirst(h); m < n && r != 0 && injDue(r) <= nowF; r = injFirst(h)) {
-    const l = injLink(r);
-    const kind = injKind(r);
-    const off = injOff(r);
-    let p = injAt(r);
-    let left = injCount(r);
+  for (let r = injFirst(h); m < n && r != 0 && load<f64>(r + IR_DUE) <= nowF; r = injFirst(h)) {
+    const l = <u32>load<u16>(r + IR_LINK);
+    const kind = <u32>load<u8>(r + IR_KIND);
+    const off = <u32>load<u16>(r + IR_OFF);
+    let p = <usize>load<u32>(r + IR_AT);
+    let left = load<u32>(r + IR_LEFT);
     for (; m < n && left != 0; left--) {
       const len = load<u32>(p);
       place(vec + <usize>m * DESC_SIZE, p + 4, len, off, l, kind);
       p += (4 + <usize>len + 7) & ~7;
       m++;
     }
-    injKeep(r, p, left);
+    store<u32>(r + IR_AT, <u32>p);
+    store<u32>(r + IR_LEFT, left);
     if (left == 0) injDone(h, r);
   }
   const nlinks = load<u32>(h + H_NLINKS);

@@ -4,36 +4,25 @@
 import * as L from '../engine/layout.gen.js';
 import type { Engine } from '../engine/engine.js';
 
-/** The port frames for link lp (of the host of that rank, link index) arrive at; made on first use. */
-export function rxPort(e: Engine, lp: number, rank: number, index: number): number {
+/**
+ * The port frames for link lp (of the host of that rank, link index) arrive
+ * at; made on first use. A segment member's link gets `sides` more, one for
+ * each other worker that may send to it (a port has one producer), each on a
+ * cache line of its own.
+ */
+export function rxPort(e: Engine, lp: number, rank: number, index: number, sides = 0): number {
   const port = e.dv.getUint32(lp + L.L_RXPORT, true);
   if (port !== 0) return port;
-  const made = e.alloc(L.PORT_SIZE);
-  const dv = e.dv;
-  dv.setUint32(made + L.PT_NODE, rank, true);
-  dv.setUint32(made + L.PT_LINK, index, true);
-  dv.setUint32(lp + L.L_RXPORT, made, true);
-  return made;
-}
-
-/**
- * The receive ports of link lp as a member of a segment whose senders run on
- * `workers` threads: one each (a port has one producer), the link's own
- * first, each on a cache line of its own.
- */
-export function memberPorts(e: Engine, lp: number, rank: number, index: number, workers: number): number {
-  if (e.dv.getUint32(lp + L.L_RXPORT, true) !== 0) throw new Error('network: a segment member already has a receive port');
   const line = 64;
-  const region = e.alloc(workers * L.PORT_SIZE + line);
-  const made = Math.ceil(region / line) * line;
+  const region = e.alloc((sides + 1) * L.PORT_SIZE + (sides ? line : 0));
+  const made = sides ? Math.ceil(region / line) * line : region;
   const dv = e.dv;
-  for (let p = 0; p < workers; p++) {
-    const port = made + p * L.PORT_SIZE;
-    dv.setUint32(port + L.PT_NODE, rank, true);
-    dv.setUint32(port + L.PT_LINK, index, true);
-    dv.setUint8(port + L.PT_SIDE, p);
+  for (let p = 0; p <= sides; p++) {
+    dv.setUint32(made + p * L.PORT_SIZE + L.PT_NODE, rank, true);
+    dv.setUint32(made + p * L.PORT_SIZE + L.PT_LINK, index, true);
+    dv.setUint8(made + p * L.PORT_SIZE + L.PT_SIDE, p);
   }
-  dv.setUint8(made + L.PT_SIDES, workers - 1);
+  dv.setUint8(made + L.PT_SIDES, sides);
   dv.setUint32(lp + L.L_RXPORT, made, true);
   return made;
 }
